@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` (set up, index the bundled corpus, serve)
+# and `make test` (set up, run the whole suite). `make install` does the set-up alone.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+HOST ?= 127.0.0.1
+INDEX_DIR ?= $(or $(FUNDSTELLE_INDEX_DIR),var/index)
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.fundstelle-installed
+MODEL := models/multilingual-e5-small/fundstelle_recipe.json
+
+.PHONY: install run test bench quality clean
+
+install: $(STAMP) $(MODEL)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch is pinned to the CPU build in pyproject.toml; install it first so nothing pulls CUDA.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+$(MODEL): models/build_e5.py $(STAMP)
+	$(BIN)/python models/build_e5.py
+
+run: install
+	test -f $(INDEX_DIR)/fundstelle.sqlite3 || $(BIN)/fundstelle index --index-dir $(INDEX_DIR)
+	$(BIN)/fundstelle serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/throughput.py data/corpus
+
+quality: install
+	$(BIN)/fundstelle eval
+
+clean:
+	rm -rf $(VENV) var artifacts models/multilingual-e5-small

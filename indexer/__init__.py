@@ -1,0 +1,1 @@
+"""Fundstelle indexer: read, clean, chunk, embed and store news articles."""

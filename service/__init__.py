@@ -1,0 +1,1 @@
+"""Fundstelle service: hybrid search, citations, the HTTP API and the chat page."""

@@ -1,0 +1,63 @@
+"""The app factory: settings in, FastAPI app out. The index loads in the background so
+/healthz answers at once and /readyz says when questions can be asked."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+
+from indexer.config import Settings, get_settings
+from service import errors
+from service.engine import Engine
+from service.limits import BodyLimitMiddleware
+from service.metrics import MetricsMiddleware
+from service.routes import ask, documents, health, metrics, pages
+
+log = logging.getLogger("fundstelle")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def _load(app: FastAPI, settings: Settings) -> None:
+    try:
+        app.state.engine = Engine(settings, create=True)
+        app.state.engine.searcher  # noqa: B018  (warm: the first question should not pay for set-up)
+        log.info("index ready: %s", settings.index_dir)
+    except Exception as exc:  # the service stays up and /readyz reports why it is not ready
+        log.exception("could not load the index")
+        app.state.load_error = f"could not load the index: {exc}"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if app.state.engine is None:
+            threading.Thread(target=_load, args=(app, settings), name="index-loader", daemon=True).start()
+        yield
+        if app.state.engine is not None:
+            app.state.engine.index.save_vectors()  # next start loads the cache instead of rebuilding it
+
+    app = FastAPIOffline(
+        title="Fundstelle",
+        version="0.1.0",
+        summary="Semantic question answering over news articles, with exact citations.",
+        lifespan=lifespan,
+        static_url="/static-docs",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.load_error = None
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    for module in (ask, documents, health, metrics, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

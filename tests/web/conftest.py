@@ -1,0 +1,291 @@
+"""Browser tests of the chat page: a real service on loopback, a real index, a real chromium.
+
+The session starts ``fundstelle index`` on the bundled corpus plus one hostile article
+(markup and script in its title, source and text), then ``fundstelle serve`` on a free
+loopback port, and drives Debian's chromium (``/usr/bin/chromium``) through Playwright.
+
+Set ``FUNDSTELLE_WEB_BASE_URL`` to run the tests against an already running service
+instead (it must serve an index holding the same corpus and hostile article).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
+ARTIFACTS = REPO_ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INDEX_TIMEOUT_S = 600
+READY_TIMEOUT_S = 120
+UI_TIMEOUT_MS = 30_000
+
+# One article whose title, source and text carry markup and script. It must be shown
+# literally and never run. Its topic (an elephant calf in Leipzig zoo) is unique in the
+# corpus, so a question about it retrieves it.
+HOSTILE_SCRIPT = "<script>window.__pwned=1</script>"
+HOSTILE_IMG = '<img src=x onerror="window.__pwned=1">'
+HOSTILE = {
+    "id": "hostile",
+    "title": "Feindlicher <b>Titel</b>",
+    "source": "Zoo-Zeitung <img src=x onerror=\"window.__pwned=1\">",
+    "published": "2025-03-02",
+    "url": "https://zoo.example/kiri?quelle=<b>test</b>",
+    "text": (
+        "Der Zoo Leipzig meldet die Geburt eines Elefanten namens Kiri. "
+        f"Das Elefantenkalb {HOSTILE_SCRIPT} kam in der Nacht zum Sonntag im Elefantentempel "
+        f"Ganesha Mandir zur Welt {HOSTILE_IMG} und wog bei der Geburt 110 Kilogramm.\n"
+        "Die Tierpfleger berichten, dass das kleine Elefantenkalb bereits nach einer Stunde "
+        "selbstständig laufen konnte und regelmäßig bei seiner Mutter trinkt.\n"
+        "Besucher können das Jungtier ab der kommenden Woche in der Elefantenanlage des "
+        "Leipziger Zoos beobachten, sagte der Zoodirektor."
+    ),
+}
+HOSTILE_QUESTION = "Wie heißt das Elefantenkalb, das im Zoo Leipzig geboren wurde?"
+
+
+def fundstelle_command() -> list[str]:
+    """The public CLI: the console script next to the interpreter, else ``python -m service.cli``."""
+    script = Path(sys.executable).with_name("fundstelle")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "service.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The page cannot send tokens; a developer's read token must not lock it out.
+    env.pop("FUNDSTELLE_READ_TOKEN", None)
+    env.pop("FUNDSTELLE_API_TOKEN", None)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-limit:]
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class Server:
+    base_url: str
+    index_dir: Path | None = None
+    log: Path | None = None
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+
+@pytest.fixture(scope="session")
+def fundstelle_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real ``fundstelle serve`` over a real index of the corpus plus the hostile article."""
+    external = os.environ.get("FUNDSTELLE_WEB_BASE_URL")
+    if external:
+        yield Server(base_url=external.rstrip("/"))
+        return
+
+    work = tmp_path_factory.mktemp("fundstelle-web")
+    hostile_file = work / "hostile.jsonl"
+    hostile_file.write_text(json.dumps(HOSTILE, ensure_ascii=False) + "\n", encoding="utf-8")
+    index_dir = work / "index"
+    env = _server_env()
+
+    indexed = subprocess.run(
+        [*fundstelle_command(), "index", str(BUNDLED_CORPUS), str(hostile_file), "--index-dir", str(index_dir)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=INDEX_TIMEOUT_S,
+    )
+    if indexed.returncode != 0:
+        pytest.fail(
+            f"`fundstelle index` failed with exit code {indexed.returncode}\n"
+            f"stdout:\n{indexed.stdout[-3000:]}\nstderr:\n{indexed.stderr[-3000:]}",
+            pytrace=False,
+        )
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log = work / "serve.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [*fundstelle_command(), "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"`fundstelle serve` exited with {process.returncode}:\n{_tail(log)}", pytrace=False)
+            try:
+                with urllib.request.urlopen(f"{base_url}/readyz", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"service not ready after {READY_TIMEOUT_S} s:\n{_tail(log)}", pytrace=False)
+            time.sleep(0.5)
+        yield Server(base_url=base_url, index_dir=index_dir, log=log, process=process)
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Records what a page reports about security policy violations, from before any page script runs.
+CSP_PROBE = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+@dataclass
+class Chat:
+    """A chat page plus everything it logged."""
+
+    page: object
+    base_url: str
+    console: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+
+    def open(self):
+        response = self.page.goto(self.base_url + "/")
+        self.page.get_by_role("textbox", name="Ihre Frage").wait_for()
+        return response
+
+    @property
+    def textbox(self):
+        return self.page.get_by_role("textbox", name="Ihre Frage")
+
+    def turns(self):
+        return self.page.locator("#conversation .turn")
+
+    def ask(self, question: str, *, via: str = "enter"):
+        """Type a question, send it, wait for its answer (or notice); returns the turn."""
+        before = self.turns().count()
+        self.textbox.fill(question)
+        if via == "enter":
+            self.textbox.press("Enter")
+        else:
+            self.page.get_by_role("button", name="Frage senden").click()
+        turn = self.turns().nth(before)
+        turn.locator(".answer, .notice").first.wait_for()
+        return turn
+
+    def console_errors(self) -> list[str]:
+        return [m.text for m in self.console if m.type == "error"]
+
+    def csp_violations(self) -> list[str]:
+        return list(self.page.evaluate("window.__cspViolations || []"))
+
+    def screenshot(self, name: str, *, full_page: bool = True) -> Path:
+        """Save ``artifacts/NAME``; a full page shot grows the viewport so sticky parts stay in place."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        if not full_page:
+            self.page.screenshot(path=str(path))
+            return path
+        size = self.page.viewport_size
+        height = self.page.evaluate("Math.ceil(document.documentElement.scrollHeight)")
+        self.page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+        try:
+            self.page.wait_for_timeout(150)
+            self.page.screenshot(path=str(path))
+        finally:
+            self.page.set_viewport_size(size)
+        return path
+
+
+def _new_chat(browser, server: Server, **context_options) -> tuple[object, Chat]:
+    context = browser.new_context(locale="de-DE", reduced_motion="reduce", **context_options)
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    context.add_init_script(CSP_PROBE)
+    page = context.new_page()
+    chat = Chat(page=page, base_url=server.base_url)
+    page.on("console", chat.console.append)
+    page.on("pageerror", chat.errors.append)
+    page.on("request", lambda request: chat.requests.append(request.url))
+    return context, chat
+
+
+@pytest.fixture
+def chat(chromium, fundstelle_server):
+    """The chat page on a laptop-sized viewport."""
+    context, chat = _new_chat(chromium, fundstelle_server, viewport={"width": 1366, "height": 860})
+    try:
+        yield chat
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone_chat(chromium, fundstelle_server):
+    """The chat page on a phone-sized touch viewport."""
+    context, chat = _new_chat(
+        chromium, fundstelle_server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+        device_scale_factor=2,
+    )
+    try:
+        yield chat
+    finally:
+        context.close()
