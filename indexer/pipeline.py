@@ -20,7 +20,7 @@ from indexer.cleaning import clean
 from indexer.config import Settings
 from indexer.documents import Article, Passage
 from indexer.index import Index
-from indexer.lexical import terms
+from indexer.inputs import embedding_input, lexical_input
 from indexer.readers import ReadError
 from indexer.store import Prepared
 
@@ -37,16 +37,6 @@ class IndexReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated)
-
-
-def embedding_input(title: str, heading: str | None, text: str) -> str:
-    """What the model reads for a passage: the article title and section heading give context."""
-    context = " · ".join(part for part in (title, heading) if part)
-    return f"{context}\n{text}" if context else text
-
-
-def lexical_input(title: str, heading: str | None, text: str) -> list[str]:
-    return terms(" ".join(part for part in (title, heading, text) if part))
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:

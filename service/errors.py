@@ -20,7 +20,8 @@ def _describe(error: dict) -> str:
         return f"malformed JSON body: {error.get('ctx', {}).get('error', error.get('msg'))}"
     if error.get("type") == "missing" and where:
         return f"{where}: field required"
-    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
+    message = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -38,7 +38,6 @@
   const state = {
     busy: false,
     documents: null, // number of indexed articles, from /readyz
-    docCache: new Map(), // doc_id -> Promise<document>
     panelToken: 0,
     panelTrigger: null,
     activeCard: null,
@@ -430,13 +429,7 @@
   }
 
   function fetchDocument(docId) {
-    const key = String(docId ?? "");
-    if (!state.docCache.has(key)) {
-      const promise = requestJson(`/api/documents/${encodeURIComponent(key)}`, { method: "GET" }, 30000);
-      promise.catch(() => state.docCache.delete(key));
-      state.docCache.set(key, promise);
-    }
-    return state.docCache.get(key);
+    return requestJson(`/api/documents/${encodeURIComponent(String(docId ?? ""))}`, { method: "GET" }, 30000);
   }
 
   function fillPanelHeader(meta, rank, citation) {

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -172,6 +173,12 @@ def _stop(process: subprocess.Popen) -> None:
         except ProcessLookupError:
             pass
         process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def hostile():
+    """The hostile article as indexed, its two payloads and a question that retrieves it."""
+    return SimpleNamespace(article=HOSTILE, script=HOSTILE_SCRIPT, img=HOSTILE_IMG, question=HOSTILE_QUESTION)
 
 
 @pytest.fixture(scope="session")
