@@ -524,6 +524,8 @@
     if (isNarrow()) ui.backdrop.hidden = false;
     if (!wasOpen) ui.panel.classList.add("is-entering");
     ui.panelTitle.focus({ preventScroll: true });
+    // the conversation column narrows when the panel opens: keep the cited card in sight
+    if (!wasOpen && !isNarrow()) card.scrollIntoView({ block: "nearest" });
 
     let doc;
     try {
@@ -606,7 +608,7 @@
   for (const chip of ui.examples.querySelectorAll("button.chip")) {
     chip.addEventListener("click", () => {
       ask(chip.textContent || "");
-      ui.input.focus({ preventScroll: true });
+      if (window.matchMedia("(pointer: fine)").matches) ui.input.focus({ preventScroll: true });
     });
   }
 
@@ -627,5 +629,6 @@
   });
 
   refreshStatus();
-  ui.input.focus({ preventScroll: true });
+  // Start typing right away on laptops; on touch screens don't pop up the keyboard uninvited.
+  if (window.matchMedia("(pointer: fine)").matches) ui.input.focus({ preventScroll: true });
 })();

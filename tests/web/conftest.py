@@ -269,8 +269,8 @@ def _new_chat(browser, server: Server, **context_options) -> tuple[object, Chat]
     context.add_init_script(CSP_PROBE)
     page = context.new_page()
     chat = Chat(page=page, base_url=server.base_url)
-    page.on("console", chat.console.append)
-    page.on("pageerror", chat.errors.append)
+    page.on("console", lambda message: chat.console.append(message))
+    page.on("pageerror", lambda error: chat.errors.append(error))
     page.on("request", lambda request: chat.requests.append(request.url))
     return context, chat
 

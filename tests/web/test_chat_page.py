@@ -129,6 +129,7 @@ def test_hostile_article_is_shown_literally_and_never_runs(chat, hostile):
     expect(panel).to_be_visible()
     expect(panel.locator("#source-title")).to_have_text(article["title"])
     expect(panel.locator("#source-meta")).to_contain_text(article["source"])
+    expect(panel.locator("mark.cited")).to_be_visible()
     shown = panel.locator("#source-text").text_content()
     assert script in shown and img in shown
     expect(panel.locator("mark.cited")).to_contain_text(script)
@@ -138,8 +139,8 @@ def test_hostile_article_is_shown_literally_and_never_runs(chat, hostile):
     expect(external).to_have_attribute("target", "_blank")
 
     assert chat.page.evaluate("typeof window.__pwned") == "undefined"
-    content = "#conversation, #source-panel"
-    assert chat.page.locator(f"{content} :is(img, script, b, i, iframe, object, embed)").count() == 0
+    for area in ("#conversation", "#source-panel"):
+        assert chat.page.locator(f"{area} :is(img, script, b, i, iframe, object, embed)").count() == 0, area
     assert chat.page.locator("[onerror], [onload], [onclick]").count() == 0
     _assert_clean(chat)
 
@@ -223,7 +224,7 @@ def test_service_errors_and_empty_answers_are_explained(chat):
 
 def test_loading_state_and_source_errors(chat):
     held = []
-    chat.page.route("**/api/ask", held.append)
+    chat.page.route("**/api/ask", lambda route: held.append(route))
     chat.page.route("**/api/documents/**", lambda route: route.fulfill(
         status=200, content_type="application/json",
         body=json.dumps({"doc_id": "x", "title": "Präparierter Artikel", "source": None, "published": None,
