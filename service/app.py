@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -20,7 +18,6 @@ from service.metrics import MetricsMiddleware
 from service.routes import ask, documents, health, metrics, pages
 
 log = logging.getLogger("fundstelle")
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _load(app: FastAPI, settings: Settings) -> None:
@@ -59,5 +56,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(MetricsMiddleware)
     for module in (ask, documents, health, metrics, pages):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app
