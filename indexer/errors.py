@@ -7,3 +7,11 @@ class IndexProblem(RuntimeError):
 
 class WriteBusy(RuntimeError):
     """Another process holds the index's write lock for too long."""
+
+
+class Conflict(RuntimeError):
+    """A create-only write found the doc_id already stored with other content."""
+
+
+class Unindexable(ValueError):
+    """An article that yields nothing to index (no passage after cleaning)."""

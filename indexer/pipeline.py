@@ -1,9 +1,11 @@
 """The indexing pipeline: articles in, committed batches out.
 
-For each batch: skip articles whose content hash is already stored, clean, chunk and
-embed the rest (outside any lock: that is the slow part), then replace them in one
-SQLite transaction under the index's write lock. A crash loses at most the batch in
-flight; everything committed before stays complete and loadable.
+For each batch (``settings.index_batch_articles`` articles): skip articles whose content
+hash is already stored, clean, chunk and embed the rest (outside any lock: that is the
+slow part), then replace them in one SQLite transaction under the index's write lock.
+A crash (even SIGKILL) loses at most the batch in flight; everything committed before
+stays complete and loadable, and a re-run skips it. At the end the FAISS cache is saved
+(atomically); if that is cut short, the next start rebuilds the vectors from SQLite.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from indexer.chunking import chunk
 from indexer.cleaning import clean
 from indexer.config import Settings
 from indexer.documents import Article, Passage
+from indexer.errors import Conflict, Unindexable
 from indexer.index import Index
 from indexer.inputs import embedding_input, lexical_input
 from indexer.readers import ReadError
-from indexer.store import Prepared
+from indexer.store import Prepared, UpsertResult
 
 
 @dataclass
@@ -45,18 +48,24 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+def passages_of(article: Article, settings: Settings) -> list[Passage]:
+    """The passages the index keeps of an article (cleaning and chunking; no embedding)."""
+    spans = clean(article.text, article.title)
+    return chunk(article.doc_id, article.text, spans, settings.passage_target_chars, settings.passage_max_chars)
+
+
 class ArticleIndexer:
     """Adds, replaces and deletes articles in an :class:`Index`."""
 
-    def __init__(self, index: Index, settings: Settings, batch_articles: int = 64):
+    def __init__(self, index: Index, settings: Settings, batch_articles: int | None = None,
+                 lock_timeout: float = 120):
         self.index = index
         self.settings = settings
-        self.batch_articles = batch_articles
+        self.batch_articles = batch_articles or settings.index_batch_articles
+        self.lock_timeout = lock_timeout
 
     def passages_of(self, article: Article) -> list[Passage]:
-        spans = clean(article.text, article.title)
-        return chunk(article.doc_id, article.text, spans, self.settings.passage_target_chars,
-                     self.settings.passage_max_chars)
+        return passages_of(article, self.settings)
 
     def prepare(self, articles: list[Article]) -> list[Prepared]:
         per_article = [self.passages_of(a) for a in articles]
@@ -71,7 +80,17 @@ class ArticleIndexer:
             row += len(passages)
         return prepared
 
+    def _commit(self, prepared: list[Prepared], create_only: bool = False) -> UpsertResult:
+        """One SQLite transaction under the cross-process write lock."""
+        with self.index.write_lock(self.lock_timeout):
+            return self.index.store.upsert(prepared, meta=self.index.model_meta(), create_only=create_only)
+
     def run(self, items: Iterable[Article | ReadError], progress: bool = False, save: bool = True) -> IndexReport:
+        """Upsert articles by doc_id, one transaction per batch; unchanged articles are not embedded.
+
+        Articles are read lazily, so a crash loses at most the batch in flight and a re-run
+        skips everything committed before (same content hash).
+        """
         report, started = IndexReport(), time.perf_counter()
         bar = tqdm(desc="indexing", unit=" articles", disable=not progress)
         for batch in _batched(items, self.batch_articles):
@@ -80,28 +99,55 @@ class ArticleIndexer:
             stored = self.index.store.content_hashes(list(latest))
             todo = [a for a in latest.values() if stored.get(a.doc_id) != a.content_hash()]
             report.unchanged.extend(d for d in latest if stored.get(d) == latest[d].content_hash())
-            if todo:
-                prepared = self.prepare(todo)
-                with self.index.write_lock():
-                    self.index.store.upsert(prepared, meta=self.index.model_meta())
-                for item in prepared:
-                    (report.updated if item.article.doc_id in stored else report.added).append(item.article.doc_id)
-                    report.passages += len(item.passages)
+            prepared = []
+            for item in self.prepare(todo) if todo else []:
+                if item.passages:
+                    prepared.append(item)
+                else:
+                    report.errors.append(ReadError(item.article.origin or item.article.doc_id,
+                                                   "no text left to index after cleaning"))
+            if prepared:
+                result = self._commit(prepared)  # hashes are checked again inside the transaction
+                for doc_id, state in result.status.items():
+                    getattr(report, state).append(doc_id)
+                    if state != "unchanged":
+                        report.passages += result.passages[doc_id]
             bar.update(len(batch))
         bar.close()
-        if report.changed and save:
-            self.index.save_vectors()
+        if save:
+            self.index.save_vectors()  # best effort: without it the next start rebuilds from SQLite
         report.seconds = time.perf_counter() - started
         return report
 
-    def upsert(self, article: Article) -> str:
-        """One article, for the write API: 'added', 'updated' or 'unchanged'."""
-        report = self.run([article], save=False)
+    def write(self, article: Article, create_only: bool = False) -> tuple[str, int]:
+        """One article, for the write API: ('added' | 'updated' | 'unchanged', passages stored).
+
+        With ``create_only``, other content under an existing doc_id raises :class:`Conflict`
+        (checked before embedding, and again inside the transaction). When this returns, the
+        change is committed and visible to searches in this process.
+        """
+        digest = article.content_hash()
+        stored = self.index.store.content_hashes([article.doc_id]).get(article.doc_id)
+        if stored is not None and stored != digest and create_only:
+            raise Conflict(f"doc_id {article.doc_id!r} exists with other content; use PUT to replace it")
+        if stored == digest:
+            document = self.index.store.document(article.doc_id)
+            if document is not None:
+                return "unchanged", len(document["passages"])
+        prepared = self.prepare([article])
+        if not prepared[0].passages:
+            raise Unindexable(f"article {article.doc_id!r} has no text left to index after cleaning")
+        result = self._commit(prepared, create_only=create_only)
         self.index.refresh()
-        return "added" if report.added else "updated" if report.updated else "unchanged"
+        return result.status[article.doc_id], result.passages[article.doc_id]
+
+    def upsert(self, article: Article) -> str:
+        """One article: 'added', 'updated' or 'unchanged'."""
+        return self.write(article)[0]
 
     def delete(self, doc_ids: list[str]) -> list[str]:
-        with self.index.write_lock():
+        """Delete articles in one transaction; returns the doc_ids that existed."""
+        with self.index.write_lock(self.lock_timeout):
             deleted, _ = self.index.store.delete(doc_ids)
         self.index.refresh()
         return deleted

@@ -6,7 +6,6 @@ reported as a :class:`ReadError` naming the file and the reason; the rest is rea
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,9 +15,12 @@ from pydantic import ValidationError
 
 from indexer.documents import Article
 from indexer.metadata import detect_metadata
-from indexer.schema import ArticleIn
+from indexer.schema import DOC_ID_MAX, TEXT_MAX, ArticleIn
 
 TEXT_SUFFIXES = {".txt", ".md"}
+MAX_FILE_BYTES = 4 * TEXT_MAX  # UTF-8 needs at most 4 bytes a character
+MAX_LINE_BYTES = 4 * TEXT_MAX + 64 * 1024  # one JSONL article with its metadata
+BINARY_SNIFF_BYTES = 8192
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | JSONL_SUFFIXES
 
@@ -45,13 +47,23 @@ def decode_text(raw: bytes) -> str:
 
 def doc_id_from_path(path: Path) -> str:
     """A file's doc_id is its name without suffix, restricted to a URL-safe alphabet."""
-    return re.sub(r"[^\w.-]+", "-", path.stem, flags=re.UNICODE).strip("-.") or "article"
+    doc_id = re.sub(r"[^\w.-]+", "-", path.stem, flags=re.UNICODE).strip("-.") or "article"
+    return re.sub(r"\.{2,}", ".", doc_id)[:DOC_ID_MAX]
+
+
+def _read_limited(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"file too large ({size} bytes; an article may have at most {TEXT_MAX} characters)")
+    return path.read_bytes()
 
 
 def read_text_file(path: Path) -> Article:
-    text = decode_text(path.read_bytes())
+    text = decode_text(_read_limited(path))
     if not text.strip():
         raise ValueError("empty file")
+    if len(text) > TEXT_MAX:
+        raise ValueError(f"article too long ({len(text)} characters; the limit is {TEXT_MAX})")
     meta = detect_metadata(text)
     return Article(
         doc_id=doc_id_from_path(path), title=meta.title, text=text, source=meta.source,
@@ -60,23 +72,45 @@ def read_text_file(path: Path) -> Article:
 
 
 def read_jsonl_file(path: Path) -> Iterator[Article | ReadError]:
+    """One article per line, read line by line (a collection may be large); each bad line is
+    reported with its line number and skipped."""
     try:
-        lines = decode_text(path.read_bytes()).split("\n")
-    except ValueError as exc:
-        yield ReadError(str(path), str(exc))
+        fh = path.open("rb")
+    except OSError as exc:
+        yield ReadError(str(path), f"cannot read: {exc.strerror or exc}")
         return
-    if not any(line.strip() for line in lines):
-        yield ReadError(str(path), "empty file")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
+    with fh:
         try:
-            item = ArticleIn.model_validate_json(line)
-        except ValidationError as exc:
-            yield ReadError(where, _first_error(exc))
-            continue
-        yield item.to_article(origin=where)
+            if b"\x00" in fh.read(BINARY_SNIFF_BYTES):
+                yield ReadError(str(path), "binary file (contains NUL bytes)")
+                return
+            fh.seek(0)
+            seen_content = False
+            for number, raw in enumerate(fh, start=1):
+                where = f"{path}:{number}"
+                if number == 1:
+                    raw = raw.removeprefix(b"\xef\xbb\xbf")
+                if not raw.strip():
+                    continue
+                seen_content = True
+                if len(raw) > MAX_LINE_BYTES:
+                    yield ReadError(where, f"line too long ({len(raw)} bytes)")
+                    continue
+                try:
+                    line = decode_text(raw)
+                    item = ArticleIn.model_validate_json(line)
+                except ValueError as exc:  # bad encoding, NUL bytes
+                    if isinstance(exc, ValidationError):
+                        yield ReadError(where, _first_error(exc))
+                    else:
+                        yield ReadError(where, str(exc))
+                    continue
+                yield item.to_article(origin=where)
+        except OSError as exc:
+            yield ReadError(str(path), f"cannot read: {exc.strerror or exc}")
+            return
+    if not seen_content:
+        yield ReadError(str(path), "empty file")
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -91,6 +125,8 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path | ReadError]:
             yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
         elif path.is_file():
             yield path
+        elif path.exists():
+            yield ReadError(str(path), "not a regular file or folder")
         else:
             yield ReadError(str(path), "no such file or directory")
 
@@ -107,7 +143,9 @@ def read_articles(paths: Iterable[Path]) -> Iterator[Article | ReadError]:
         elif suffix in TEXT_SUFFIXES:
             try:
                 yield read_text_file(item)
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
+                yield ReadError(str(item), f"cannot read: {exc.strerror or exc}")
+            except ValueError as exc:
                 yield ReadError(str(item), str(exc))
         else:
             yield ReadError(str(item), f"unsupported file type {suffix or '(none)'}; use .txt, .md or .jsonl")

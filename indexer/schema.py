@@ -35,7 +35,7 @@ def _http_url(value: str | None) -> str | None:
         return None
     if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value.strip(), re.IGNORECASE):
         raise ValueError("url must be an absolute http(s) URL")
-    return value.strip()
+    return _valid_unicode(value.strip())
 
 
 def _no_dot_dot(value: str) -> str:
@@ -44,12 +44,23 @@ def _no_dot_dot(value: str) -> str:
     return value
 
 
+def _valid_unicode(value: str | None) -> str | None:
+    """No NUL characters and no lone surrogates (JSON "\\ud800" decodes to one; it cannot be stored)."""
+    if value is None:
+        return value
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (it contains a lone surrogate)") from None
+    return value
+
+
 def _has_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must contain non-whitespace text")
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
+    return _valid_unicode(value)
 
 
 DocId = Annotated[
@@ -66,7 +77,7 @@ class ArticleBody(BaseModel):
 
     title: Title
     text: Text
-    source: Annotated[str, StringConstraints(max_length=300)] | None = None
+    source: Annotated[str, StringConstraints(max_length=300), AfterValidator(_valid_unicode)] | None = None
     url: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)] | None = None
     published: Annotated[str, StringConstraints(max_length=40), AfterValidator(_iso_date)] | None = None
 

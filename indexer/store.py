@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.documents import Article, Passage
+from indexer.errors import Conflict, IndexProblem
 
 SCHEMA_VERSION = "1"
 SCHEMA = """
@@ -54,6 +55,17 @@ class StoredPassage:
     source: str | None
     published: str | None
     url: str | None
+
+
+@dataclass
+class UpsertResult:
+    """What one upsert transaction did: each article's status and the passage ids it touched."""
+
+    status: dict[str, str]  # doc_id -> 'added' | 'updated' | 'unchanged'
+    passages: dict[str, int]  # doc_id -> passages stored for it now
+    removed: list[int]
+    added: list[int]
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -105,13 +117,18 @@ class Store:
             yield conn
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                conn.execute("ROLLBACK")
             raise
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
-        """A consistent read view across several queries."""
+        """A consistent read view across several queries (re-entrant: inside a transaction,
+        the queries simply join it)."""
         conn = self.conn
+        if conn.in_transaction:
+            yield conn
+            return
         conn.execute("BEGIN")
         try:
             yield conn
@@ -126,7 +143,11 @@ class Store:
         conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
 
     def generation(self) -> int:
-        row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return self._generation(self.conn)
+
+    @staticmethod
+    def _generation(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0
 
     def _bump(self, conn: sqlite3.Connection) -> None:
@@ -134,11 +155,16 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------
     def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        return self._hashes(self.conn, doc_ids)
+
+    @staticmethod
+    def _hashes(conn: sqlite3.Connection, doc_ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
+        doc_ids = list(dict.fromkeys(doc_ids))
         for i in range(0, len(doc_ids), 500):
-            chunk = list(doc_ids[i : i + 500])
+            chunk = doc_ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            out.update(self.conn.execute(
+            out.update(conn.execute(
                 f"SELECT doc_id, content_hash FROM documents WHERE doc_id IN ({marks})", chunk
             ).fetchall())
         return out
@@ -153,32 +179,73 @@ class Store:
             removed.extend(ids)
         return removed
 
-    def upsert(self, batch: Sequence[Prepared], meta: dict[str, str] | None = None) -> tuple[list[int], list[int]]:
-        """Replace these articles in one transaction; returns (removed ids, added ids)."""
+    def upsert(self, batch: Sequence[Prepared], meta: dict[str, str] | None = None,
+               create_only: bool = False) -> UpsertResult:
+        """Replace these articles in one transaction.
+
+        The stored content hashes are read again inside the transaction, so an article that
+        some other writer stored meanwhile with the same content is left alone ('unchanged'),
+        and with ``create_only`` an article stored meanwhile with *other* content raises
+        :class:`Conflict` (nothing of the batch is written). The generation is bumped only
+        when something changed.
+        """
+        removed: list[int] = []
         added: list[int] = []
+        status: dict[str, str] = {}
+        passages: dict[str, int] = {}
         with self.write() as conn:
-            if meta:
-                self.set_meta(conn, **meta)
-            removed = self._delete(conn, [p.article.doc_id for p in batch])
-            now = time.time()
+            current = self._hashes(conn, [p.article.doc_id for p in batch])
+            changed = []
             for item in batch:
-                a = item.article
-                conn.execute(
-                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (a.doc_id, a.title, a.source, a.published, a.url, a.text, a.content_hash(), now),
-                )
-                for passage, vector, terms in zip(item.passages, item.vectors, item.terms, strict=True):
-                    cur = conn.execute(
-                        "INSERT INTO passages (doc_id, ordinal, paragraph, char_start, char_end, heading,"
-                        " sentences, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (a.doc_id, passage.ordinal, passage.paragraph, passage.char_start, passage.char_end,
-                         passage.heading, json.dumps(passage.sentences),
-                         np.asarray(vector, dtype=np.float32).tobytes()),
+                doc_id, digest = item.article.doc_id, item.article.content_hash()
+                if current.get(doc_id) == digest:
+                    status[doc_id] = "unchanged"
+                    passages[doc_id] = conn.execute("SELECT COUNT(*) FROM passages WHERE doc_id=?",
+                                                    (doc_id,)).fetchone()[0]
+                    continue
+                if create_only and doc_id in current:
+                    raise Conflict(f"doc_id {doc_id!r} exists with other content; use PUT to replace it")
+                status[doc_id] = "updated" if doc_id in current else "added"
+                changed.append(item)
+            if changed:
+                if meta:
+                    self._check_model(conn, meta)
+                    self.set_meta(conn, **meta)
+                removed = self._delete(conn, [p.article.doc_id for p in changed])
+                now = time.time()
+                for item in changed:
+                    a = item.article
+                    if len(item.passages) != len(item.vectors) or len(item.passages) != len(item.terms):
+                        raise ValueError(f"{a.doc_id}: passages, vectors and terms differ in number")
+                    conn.execute(
+                        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (a.doc_id, a.title, a.source, a.published, a.url, a.text, a.content_hash(), now),
                     )
-                    conn.execute("INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms)))
-                    added.append(cur.lastrowid)
-            self._bump(conn)
-        return removed, added
+                    for passage, vector, terms in zip(item.passages, item.vectors, item.terms, strict=True):
+                        cur = conn.execute(
+                            "INSERT INTO passages (doc_id, ordinal, paragraph, char_start, char_end, heading,"
+                            " sentences, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (a.doc_id, passage.ordinal, passage.paragraph, passage.char_start, passage.char_end,
+                             passage.heading, json.dumps(passage.sentences),
+                             np.asarray(vector, dtype=np.float32).tobytes()),
+                        )
+                        conn.execute("INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)",
+                                     (cur.lastrowid, " ".join(terms)))
+                        added.append(cur.lastrowid)
+                    passages[a.doc_id] = len(item.passages)
+                self._bump(conn)
+            generation = self._generation(conn)
+        return UpsertResult(status=status, passages=passages, removed=removed, added=added, generation=generation)
+
+    @staticmethod
+    def _check_model(conn: sqlite3.Connection, meta: dict[str, str]) -> None:
+        """Another process may have written the first vectors since this one opened the index."""
+        row = conn.execute("SELECT value FROM meta WHERE key='model_fingerprint'").fetchone()
+        if row and meta.get("model_fingerprint") and row[0] != meta["model_fingerprint"]:
+            raise IndexProblem(
+                f"the index was built with model fingerprint {row[0]}, this process embeds with "
+                f"{meta['model_fingerprint']}: set FUNDSTELLE_MODEL to the index's model"
+            )
 
     def delete(self, doc_ids: Sequence[str]) -> tuple[list[str], list[int]]:
         """Delete articles in one transaction; returns (deleted doc_ids, removed passage ids)."""
@@ -191,9 +258,34 @@ class Store:
 
     # -- reads --------------------------------------------------------------------------
     def counts(self) -> tuple[int, int]:
-        docs = self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        passages = self.conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+        with self.snapshot() as conn:
+            docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            passages = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
         return docs, passages
+
+    def problems(self, conn: sqlite3.Connection | None = None) -> list[str]:
+        """Disagreements inside the store (there should be none: every write is one transaction)."""
+        conn = conn or self.conn
+        out = []
+        missing, orphaned = self.fts_mismatch(conn)
+        if missing:
+            out.append(f"{len(missing)} passages have no lexical (FTS) row")
+        if orphaned:
+            out.append(f"{len(orphaned)} lexical (FTS) rows belong to no passage")
+        orphans = conn.execute(
+            "SELECT COUNT(*) FROM passages p LEFT JOIN documents d USING (doc_id) WHERE d.doc_id IS NULL"
+        ).fetchone()[0]
+        if orphans:
+            out.append(f"{orphans} passages belong to no document")
+        return out
+
+    def fts_mismatch(self, conn: sqlite3.Connection) -> tuple[list[int], list[int]]:
+        """(passage ids without lexical terms, lexical rows without a passage)."""
+        missing = [r[0] for r in conn.execute(
+            "SELECT id FROM passages WHERE id NOT IN (SELECT rowid FROM passages_fts)")]
+        orphaned = [r[0] for r in conn.execute(
+            "SELECT rowid FROM passages_fts WHERE rowid NOT IN (SELECT id FROM passages)")]
+        return missing, orphaned
 
     def passage_ids(self, conn: sqlite3.Connection | None = None) -> np.ndarray:
         rows = (conn or self.conn).execute("SELECT id FROM passages ORDER BY id").fetchall()
@@ -204,17 +296,23 @@ class Store:
         out = np.empty((len(ids), dim), dtype=np.float32)
         wanted = {int(i): n for n, i in enumerate(ids)}
         id_list = list(wanted)
+        found = 0
         for start in range(0, len(id_list), 900):
             chunk = id_list[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for pid, blob in conn.execute(f"SELECT id, vector FROM passages WHERE id IN ({marks})", chunk):
-                out[wanted[pid]] = np.frombuffer(blob, dtype=np.float32)
+                out[wanted[pid]] = _vector(pid, blob, dim)
+                found += 1
+        if found != len(wanted):
+            raise IndexProblem(f"{len(wanted) - found} of {len(wanted)} passage vectors vanished while reading")
         return out
 
     def all_vectors(self, dim: int, conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
         rows = conn.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        matrix = np.empty((len(rows), dim), dtype=np.float32)
+        for n, (pid, blob) in enumerate(rows):
+            matrix[n] = _vector(pid, blob, dim)
         return ids, matrix
 
     def lexical(self, match: str, limit: int) -> list[tuple[int, float]]:
@@ -241,19 +339,21 @@ class Store:
         }
 
     def document(self, doc_id: str) -> dict | None:
-        row = self.conn.execute(
-            "SELECT doc_id, title, source, published, url, text FROM documents WHERE doc_id=?", (doc_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        keys = ("doc_id", "title", "source", "published", "url", "text")
-        doc = dict(zip(keys, row, strict=True))
-        doc["passages"] = [
-            {"passage_id": r[0], "paragraph": r[1], "char_start": r[2], "char_end": r[3]}
-            for r in self.conn.execute(
-                "SELECT id, paragraph, char_start, char_end FROM passages WHERE doc_id=? ORDER BY ordinal", (doc_id,)
-            )
-        ]
+        with self.snapshot() as conn:  # the text and its passage offsets from the same version
+            row = conn.execute(
+                "SELECT doc_id, title, source, published, url, text FROM documents WHERE doc_id=?", (doc_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            keys = ("doc_id", "title", "source", "published", "url", "text")
+            doc = dict(zip(keys, row, strict=True))
+            doc["passages"] = [
+                {"passage_id": r[0], "paragraph": r[1], "char_start": r[2], "char_end": r[3]}
+                for r in conn.execute(
+                    "SELECT id, paragraph, char_start, char_end FROM passages WHERE doc_id=? ORDER BY ordinal",
+                    (doc_id,),
+                )
+            ]
         return doc
 
     def documents(self, offset: int, limit: int) -> list[dict]:
@@ -266,8 +366,24 @@ class Store:
         ).fetchall()
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def page(self, offset: int, limit: int) -> tuple[int, list[dict]]:
+        """The number of articles and one page of them, from the same version of the store."""
+        with self.snapshot() as conn:
+            total = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            return total, self.documents(offset, limit)
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _vector(pid: int, blob: bytes, dim: int) -> np.ndarray:
+    if not isinstance(blob, bytes) or len(blob) != dim * 4:
+        size = len(blob) if isinstance(blob, bytes | str) else type(blob).__name__
+        raise IndexProblem(
+            f"passage {pid} has a damaged vector ({size} bytes, expected {dim * 4}); "
+            "re-index into a new --index-dir"
+        )
+    return np.frombuffer(blob, dtype=np.float32)

@@ -1,78 +1,128 @@
-from typing import Annotated
+"""Article routes: list and read (open unless a read token is set), add, replace and delete
+(bearer token required). A write returns once it is committed and visible to questions."""
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.routing import APIRoute
 
 from indexer.schema import DOC_ID_MAX, DOC_ID_PATTERN, ArticleBody, ArticleIn
-from service.deps import EngineDep, require_reader, require_writer
+from service.deps import EngineDep, authorize_writer, require_reader, require_writer
 from service.schemas import Document, DocumentPage, WriteResult
 
-router = APIRouter(prefix="/api/documents", tags=["documents"])
-DocIdPath = Annotated[str, Path(min_length=1, max_length=DOC_ID_MAX, pattern=DOC_ID_PATTERN)]
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class WriteGuardRoute(APIRoute):
+    """Write routes check the bearer token before the body is read or validated, so a caller
+    without the token gets 401/403 whatever they send and learns nothing about the body."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+        if not self.methods & WRITE_METHODS:
+            return handler
+
+        async def guarded(request: Request):
+            authorize_writer(request.app.state.settings, request.headers.get("authorization"))
+            return await handler(request)
+
+        return guarded
+
+
+router = APIRouter(prefix="/api/documents", tags=["documents"], route_class=WriteGuardRoute)
+DocIdPath = Annotated[str, Path(min_length=1, max_length=DOC_ID_MAX, pattern=DOC_ID_PATTERN,
+                                description="Letters, digits and `_ . : @ + -`; no `..`; at most 200 characters.")]
+
+_ERROR = {"content": {"application/json": {"schema": {
+    "type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}}}}
+READ_ERRORS = {
+    401: {"description": "A read token is configured and was not given", **_ERROR},
+    503: {"description": "The index is still loading or cannot be used", **_ERROR},
+}
+WRITE_ERRORS = {
+    401: {"description": "Missing or wrong bearer token", **_ERROR},
+    403: {"description": "Writes are disabled (no FUNDSTELLE_API_TOKEN configured)", **_ERROR},
+    413: {"description": "Request body too large", **_ERROR},
+    503: {"description": "The index is loading, or another writer holds the lock too long", **_ERROR},
+}
 
 
 def _not_found(doc_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no document with doc_id {doc_id!r}")
 
 
-def _check_id(doc_id: str) -> str:
+def _check_id(doc_id: str, request: Request) -> str:
     if ".." in doc_id:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "doc_id must not contain '..'")
+    limit = request.app.state.settings.doc_id_max_chars
+    if len(doc_id) > limit:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"doc_id: at most {limit} characters")
     return doc_id
 
 
-@router.get("", response_model=DocumentPage, dependencies=[Depends(require_reader)])
+def _check_size(body: ArticleBody, request: Request) -> None:
+    limit = request.app.state.settings.article_max_chars
+    if len(body.text) > limit:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"text: at most {limit} characters (got {len(body.text)})")
+
+
+@router.get("", response_model=DocumentPage, dependencies=[Depends(require_reader)], responses=READ_ERRORS)
 def list_documents(
     engine: EngineDep,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DocumentPage:
     """Article metadata, newest first, a page at a time."""
-    total, _ = engine.index.counts()
-    return DocumentPage(total=total, offset=offset, limit=limit, documents=engine.index.store.documents(offset, limit))
+    total, documents = engine.index.store.page(offset, limit)
+    return DocumentPage(total=total, offset=offset, limit=limit, documents=documents)
 
 
 @router.get("/{doc_id}", response_model=Document, dependencies=[Depends(require_reader)],
-            responses={404: {"description": "Unknown doc_id"}})
-def get_document(doc_id: DocIdPath, engine: EngineDep) -> Document:
+            responses={404: {"description": "Unknown doc_id", **_ERROR}, **READ_ERRORS})
+def get_document(doc_id: DocIdPath, engine: EngineDep, request: Request) -> Document:
     """The stored article text (verbatim) with its metadata and where its passages lie."""
-    document = engine.index.store.document(_check_id(doc_id))
+    document = engine.index.store.document(_check_id(doc_id, request))
     if document is None:
         raise _not_found(doc_id)
     return Document(**document)
 
 
-def _write(engine, article, response: Response, created_status: str) -> WriteResult:
-    state = engine.indexer.upsert(article)
+def _write(engine, article, response: Response, create_only: bool) -> WriteResult:
+    state, passages = engine.indexer.write(article, create_only=create_only)
     if state == "added":
         response.status_code = status.HTTP_201_CREATED
-    passages = len(engine.index.store.document(article.doc_id)["passages"])
     return WriteResult(doc_id=article.doc_id, status=state, passages=passages)
 
 
 @router.post("", response_model=WriteResult, status_code=status.HTTP_200_OK, dependencies=[Depends(require_writer)],
-             responses={201: {"model": WriteResult, "description": "Added"}, 409: {"description": "doc_id exists"}})
-def add_document(body: ArticleIn, engine: EngineDep, response: Response) -> WriteResult:
-    """Add one article (the JSONL shape). Re-posting identical content is a no-op; different content
-    under an existing doc_id is a conflict (use PUT to replace)."""
+             responses={201: {"model": WriteResult, "description": "Added"},
+                        409: {"description": "doc_id exists with other content", **_ERROR}, **WRITE_ERRORS})
+def add_document(body: ArticleIn, engine: EngineDep, request: Request, response: Response) -> WriteResult:
+    """Add one article (the JSONL shape). 201 when added; re-posting identical content is a no-op
+    (200, `unchanged`); other content under an existing doc_id is a conflict (409: use PUT)."""
+    _check_size(body, request)
+    _check_id(body.id, request)
     article = body.to_article(origin="POST /api/documents")
-    stored = engine.index.store.content_hashes([article.doc_id]).get(article.doc_id)
-    if stored is not None and stored != article.content_hash():
-        raise HTTPException(status.HTTP_409_CONFLICT, f"doc_id {article.doc_id!r} exists; use PUT to replace it")
-    return _write(engine, article, response, "added")
+    return _write(engine, article, response, create_only=True)
 
 
 @router.put("/{doc_id}", response_model=WriteResult, dependencies=[Depends(require_writer)],
-            responses={201: {"model": WriteResult, "description": "Added"}})
-def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, response: Response) -> WriteResult:
-    """Add or replace the article with this doc_id; only this article is re-embedded."""
-    article = body.to_article(_check_id(doc_id), origin=f"PUT /api/documents/{doc_id}")
-    return _write(engine, article, response, "added")
+            responses={201: {"model": WriteResult, "description": "Added"}, **WRITE_ERRORS})
+def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, request: Request,
+                     response: Response) -> WriteResult:
+    """Add (201) or replace (200, `updated`) the article with this doc_id; identical content is a
+    no-op (200, `unchanged`). Only this article is embedded."""
+    _check_size(body, request)
+    article = body.to_article(_check_id(doc_id, request), origin=f"PUT /api/documents/{doc_id}")
+    return _write(engine, article, response, create_only=False)
 
 
 @router.delete("/{doc_id}", response_model=WriteResult, dependencies=[Depends(require_writer)],
-               responses={404: {"description": "Unknown doc_id"}})
-def delete_document(doc_id: DocIdPath, engine: EngineDep) -> WriteResult:
+               responses={404: {"description": "Unknown doc_id", **_ERROR}, **WRITE_ERRORS})
+def delete_document(doc_id: DocIdPath, engine: EngineDep, request: Request) -> WriteResult:
     """Delete the article; its passages never appear in answers again."""
-    if not engine.indexer.delete([_check_id(doc_id)]):
+    if not engine.indexer.delete([_check_id(doc_id, request)]):
         raise _not_found(doc_id)
     return WriteResult(doc_id=doc_id, status="deleted", passages=0)

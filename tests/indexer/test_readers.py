@@ -1,0 +1,106 @@
+"""Reading articles: every broken input is reported with its file (and line) and why, the rest is read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from indexer.readers import ReadError, doc_id_from_path, read_articles
+
+GOOD = {"id": "gut-1", "title": "Ein Titel", "text": "Ein Satz über den Gemeinderat."}
+
+
+def split(items):
+    items = list(items)
+    return [i for i in items if not isinstance(i, ReadError)], [i for i in items if isinstance(i, ReadError)]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "reason"),
+    [
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00", "binary file"),
+        ("latin1.txt", "Die Straße in München".encode("latin-1"), "not valid UTF-8 (byte 8)"),
+        ("cp1252.md", "„Zitat“ – Gedankenstrich".encode("cp1252"), "not valid UTF-8"),
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"  \n\n\t \r\n", "empty file"),
+        ("empty.jsonl", b"", "empty file"),
+        ("blank.jsonl", b"\n\n   \n", "empty file"),
+        ("binary.jsonl", b"{\x00\x01\x02}" * 10, "binary file"),
+        ("latin1.jsonl", json.dumps({**GOOD, "text": "Straße"}, ensure_ascii=False).encode("latin-1"),
+         "not valid UTF-8"),
+    ],
+)
+def test_a_broken_file_is_reported_and_the_rest_is_read(tmp_path, name, raw, reason):
+    (tmp_path / name).write_bytes(raw)
+    (tmp_path / "ok.txt").write_text("Titel der Meldung\n\nDer Rat tagt am Montag.", encoding="utf-8")
+    articles, errors = split(read_articles([tmp_path]))
+    assert [a.doc_id for a in articles] == ["ok"]
+    assert len(errors) == 1 and errors[0].origin.startswith(str(tmp_path / name)) and reason in errors[0].reason
+    assert str(errors[0]).startswith(str(tmp_path / name))  # "FILE: reason" for people
+
+
+def test_bad_jsonl_lines_are_reported_by_line_and_the_good_ones_kept(tmp_path):
+    lines = [
+        json.dumps(GOOD),
+        '{"id": "kaputt", "title": ',  # malformed JSON
+        json.dumps({"id": "ohne-text", "title": "T"}),
+        json.dumps({**GOOD, "id": "a/b"}),
+        json.dumps({**GOOD, "id": "..", "title": "x"}),
+        json.dumps({**GOOD, "id": "typ", "title": 5}),
+        json.dumps(["kein", "objekt"]),
+        json.dumps({**GOOD, "id": "leer", "text": "   "}),
+        json.dumps({**GOOD, "id": "datum", "published": "gestern"}),
+        "",
+        json.dumps({**GOOD, "id": "gut-2", "url": "https://example.org/x"}),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8") + b"\n\xff\xfe broken bytes\n")
+    articles, errors = split(read_articles([path]))
+    assert [a.doc_id for a in articles] == ["gut-1", "gut-2"]
+    assert articles[1].url == "https://example.org/x" and articles[0].origin == f"{path}:1"
+    reasons = {int(e.origin.rsplit(":", 1)[1]): e.reason for e in errors}
+    assert set(reasons) == {2, 3, 4, 5, 6, 7, 8, 9, 12}
+    assert "invalid JSON" in reasons[2]
+    assert reasons[3] == "text: Field required"
+    assert reasons[4].startswith("id: String should match pattern")
+    assert "id" in reasons[5]
+    assert reasons[6].startswith("title: Input should be a valid string")
+    assert "object" in reasons[7].lower() or "dictionary" in reasons[7].lower()
+    assert "non-whitespace" in reasons[8]
+    assert "published" in reasons[9]
+    assert "not valid UTF-8" in reasons[12]
+
+
+def test_text_files_normalise_line_ends_and_take_their_id_from_the_name(tmp_path):
+    path = tmp_path / "Ärger im Rat (2024)..final.txt"
+    path.write_bytes("\ufeffTitel\r\n\r\nDer Rat tagt.\rWieder.".encode())
+    (article,) = read_articles([path])
+    assert article.text == "Titel\n\nDer Rat tagt.\nWieder."
+    assert article.doc_id == doc_id_from_path(path) == "Ärger-im-Rat-2024-.final"
+    assert ".." not in doc_id_from_path(tmp_path / "a..b.txt")
+    assert len(doc_id_from_path(tmp_path / ("x" * 300 + ".txt"))) <= 200
+
+
+def test_missing_paths_unsupported_and_special_files_are_reported(tmp_path):
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    fifo = tmp_path / "pipe.txt"
+    import os
+
+    os.mkfifo(fifo)
+    items = list(read_articles([tmp_path / "gone", tmp_path / "notes.pdf", fifo]))
+    assert [str(e) for e in items] == [
+        f"{tmp_path / 'gone'}: no such file or directory",
+        f"{tmp_path / 'notes.pdf'}: unsupported file type .pdf; use .txt, .md or .jsonl",
+        f"{fifo}: not a regular file or folder",
+    ]
+    assert list(read_articles([tmp_path])) == []  # in a folder, other files are simply not articles
+
+
+def test_an_oversized_text_file_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    import indexer.readers as readers
+
+    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 1000)
+    (tmp_path / "big.txt").write_text("Satz. " * 500, encoding="utf-8")
+    (error,) = read_articles([tmp_path / "big.txt"])
+    assert isinstance(error, ReadError) and "file too large (3000 bytes" in error.reason
