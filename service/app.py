@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -38,8 +39,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if app.state.engine is None:
             threading.Thread(target=_load, args=(app, settings), name="index-loader", daemon=True).start()
         yield
-        if app.state.engine is not None:
-            app.state.engine.index.save_vectors()  # next start loads the cache instead of rebuilding it
+        if app.state.engine is not None:  # next start loads the cache instead of rebuilding it
+            await asyncio.to_thread(app.state.engine.index.save_vectors)
 
     app = FastAPIOffline(
         title="Fundstelle",

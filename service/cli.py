@@ -68,7 +68,11 @@ def delete(
 ) -> None:
     """Delete articles by doc_id."""
     engine = _engine(_settings(index_dir=index_dir))
-    deleted = engine.indexer.delete(doc_ids)
+    try:
+        deleted = engine.indexer.delete(doc_ids)
+    except WriteBusy as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(3) from None
     for doc_id in doc_ids:
         typer.echo(f"{'deleted' if doc_id in deleted else 'not found'}: {doc_id}")
     if len(deleted) < len(doc_ids):

@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 
 from indexer.schema import DOC_ID_MAX, DOC_ID_PATTERN, ArticleBody, ArticleIn
 from service.deps import EngineDep, authorize_writer, require_reader, require_writer
+from service.routes.common import ERROR_BODY, READ_ERRORS, WRITE_ERRORS
 from service.schemas import Document, DocumentPage, WriteResult
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -33,20 +34,6 @@ class WriteGuardRoute(APIRoute):
 router = APIRouter(prefix="/api/documents", tags=["documents"], route_class=WriteGuardRoute)
 DocIdPath = Annotated[str, Path(min_length=1, max_length=DOC_ID_MAX, pattern=DOC_ID_PATTERN,
                                 description="Letters, digits and `_ . : @ + -`; no `..`; at most 200 characters.")]
-
-_ERROR = {"content": {"application/json": {"schema": {
-    "type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}}}}
-READ_ERRORS = {
-    401: {"description": "A read token is configured and was not given", **_ERROR},
-    503: {"description": "The index is still loading or cannot be used", **_ERROR},
-}
-WRITE_ERRORS = {
-    401: {"description": "Missing or wrong bearer token", **_ERROR},
-    403: {"description": "Writes are disabled (no FUNDSTELLE_API_TOKEN configured)", **_ERROR},
-    413: {"description": "Request body too large", **_ERROR},
-    503: {"description": "The index is loading, or another writer holds the lock too long", **_ERROR},
-}
-
 
 def _not_found(doc_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no document with doc_id {doc_id!r}")
@@ -80,7 +67,7 @@ def list_documents(
 
 
 @router.get("/{doc_id}", response_model=Document, dependencies=[Depends(require_reader)],
-            responses={404: {"description": "Unknown doc_id", **_ERROR}, **READ_ERRORS})
+            responses={404: {"description": "Unknown doc_id", **ERROR_BODY}, **READ_ERRORS})
 def get_document(doc_id: DocIdPath, engine: EngineDep, request: Request) -> Document:
     """The stored article text (verbatim) with its metadata and where its passages lie."""
     document = engine.index.store.document(_check_id(doc_id, request))
@@ -98,7 +85,7 @@ def _write(engine, article, response: Response, create_only: bool) -> WriteResul
 
 @router.post("", response_model=WriteResult, status_code=status.HTTP_200_OK, dependencies=[Depends(require_writer)],
              responses={201: {"model": WriteResult, "description": "Added"},
-                        409: {"description": "doc_id exists with other content", **_ERROR}, **WRITE_ERRORS})
+                        409: {"description": "doc_id exists with other content", **ERROR_BODY}, **WRITE_ERRORS})
 def add_document(body: ArticleIn, engine: EngineDep, request: Request, response: Response) -> WriteResult:
     """Add one article (the JSONL shape). 201 when added; re-posting identical content is a no-op
     (200, `unchanged`); other content under an existing doc_id is a conflict (409: use PUT)."""
@@ -120,7 +107,7 @@ def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, re
 
 
 @router.delete("/{doc_id}", response_model=WriteResult, dependencies=[Depends(require_writer)],
-               responses={404: {"description": "Unknown doc_id", **_ERROR}, **WRITE_ERRORS})
+               responses={404: {"description": "Unknown doc_id", **ERROR_BODY}, **WRITE_ERRORS})
 def delete_document(doc_id: DocIdPath, engine: EngineDep, request: Request) -> WriteResult:
     """Delete the article; its passages never appear in answers again."""
     if not engine.indexer.delete([_check_id(doc_id, request)]):
