@@ -35,7 +35,7 @@ bench: install
 	$(BIN)/python bench/throughput.py data/corpus
 
 quality: install
-	$(BIN)/fundstelle eval
+	$(BIN)/python bench/quality.py
 
 clean:
 	rm -rf $(VENV) var artifacts models/multilingual-e5-small

@@ -7,11 +7,21 @@ paragraph; a sentence longer than the passage limit is cut at a word boundary.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import pysbd
 
 from indexer.documents import Passage, Span
+
+
+# pysbd misses some German abbreviations before numbers ("Abs. 3", "Art. 5"): a "sentence"
+# that starts in lower case, or with a digit right after a short abbreviation, continues the last one.
+_ABBREVIATION_END = re.compile(r"(?:^|\s)[A-Za-zÄÖÜäöü]{1,4}\.$")
+
+
+def _continues(previous: str, following: str) -> bool:
+    return following[:1].islower() or (following[:1].isdigit() and bool(_ABBREVIATION_END.search(previous)))
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +41,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         found = chunk.find(body, cursor)
         if found < 0:  # pysbd altered the sentence; fall back to its length
             found = cursor
-        spans.append((start + found, start + found + len(body)))
+        if spans and _continues(chunk[spans[-1][0] - start : spans[-1][1] - start], body):
+            spans[-1] = (spans[-1][0], start + found + len(body))
+        else:
+            spans.append((start + found, start + found + len(body)))
         cursor = found + len(body)
     return spans or [(start, end)]
 

@@ -1,6 +1,8 @@
-"""Terms for the lexical (BM25) side: words, lower-cased, German stopwords out, Snowball-stemmed.
+"""Terms for the lexical (BM25) side: words, lower-cased, stopwords out, Snowball-stemmed (German).
 
-The same function turns passages and questions into terms, so both sides match.
+The same function turns passages and questions into terms, so both sides match. The
+function-word lists also tell a question's language (:func:`question_language`): the
+articles are German, and for a question in another language BM25 is mostly noise.
 """
 
 from __future__ import annotations
@@ -9,15 +11,47 @@ import re
 from functools import lru_cache
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_GERMAN
 
-# Questions may be English although the articles are German; their function words are noise.
-STOPWORDS = frozenset(STOPWORDS_GERMAN) | frozenset(STOPWORDS_EN) | {
-    "how", "many", "much", "which", "when", "why", "who", "where", "what", "does", "did",
-    "wie", "viele", "welche", "welcher", "welches", "wann", "warum", "wer", "wo", "was", "wieso", "weshalb",
-}
+
+def _words(block: str) -> list[str]:
+    return block.split()
+
+
+# German function words (the Snowball list, plus question words).
+GERMAN = frozenset(_words("""
+aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes anderm andern
+anderr anders auch auf aus bei bin bis bist da damit dann das dass dasselbe dazu daß dein deine deinem deinen
+deiner deines dem demselben den denn denselben der derer derselbe derselben des desselben dessen dich die dies
+diese dieselbe dieselben diesem diesen dieser dieses dir doch dort du durch ein eine einem einen einer eines
+einig einige einigem einigen einiger einiges einmal er es etwas euch euer eure eurem euren eurer eures für
+gegen gewesen hab habe haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr ihre ihrem ihren ihrer
+ihres im in indem ins ist jede jedem jeden jeder jedes jene jenem jenen jener jenes jetzt kann kein keine
+keinem keinen keiner keines können könnte machen man manche manchem manchen mancher manches mein meine
+meinem meinen meiner meines mich mir mit muss musste nach nicht nichts noch nun nur ob oder ohne sehr sein
+seine seinem seinen seiner seines selbst sich sie sind so solche solchem solchen solcher solches soll sollte
+sondern sonst um und uns unser unsere unserem unseren unseres unter viel vom von vor war waren warst was weg
+weil weiter welche welchem welchen welcher welches wenn werde werden wie wieder will wir wird wirst wo wollen
+wollte während würde würden zu zum zur zwar zwischen über
+wurde wurden worden wer wem wen wessen wann warum wieso weshalb weswegen wieviel wieviele viele vielen
+woher wohin womit wofür worüber worauf woran woraus wodurch wovon wozu worin wogegen
+"""))
+# English function words: questions in English ask about German articles.
+ENGLISH = frozenset(_words("""
+a about above after again against all am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her
+here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+of off on once only or other our ours out over own same she should so some such than that the their theirs
+them themselves then there these they this those through to too under until up very was were what when where
+which while who whom whose why will with would you your yours many much did does
+"""))
+STOPWORDS = GERMAN | ENGLISH
+# Words that are function words in both languages say nothing about the language.
+_GERMAN_ONLY = GERMAN - ENGLISH
+_ENGLISH_ONLY = ENGLISH - GERMAN
+
 # Grouped numbers ("10.000", "650'000") are one term; words may be hyphenated compounds.
 WORD = re.compile(r"\d{1,3}(?:[.'’]\d{3})+(?!\d)|\w+(?:[-'’]\w+)*", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
@@ -45,3 +79,16 @@ def fts_query(text: str) -> str | None:
     if not unique:
         return None
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+
+
+def question_language(text: str) -> str:
+    """'de' or 'en', from function words (and umlauts); a question without clear cues counts as German.
+
+    Questions are short but full of function words ("Wie viele ... sind in ...?" / "How many
+    ... are in ...?"), which tell the two languages apart reliably; the articles are German,
+    so the unclear case is treated as German (full lexical matching).
+    """
+    words = _LETTERS.findall(text.lower())
+    german = sum(w in _GERMAN_ONLY for w in words) + (0.5 if re.search("[äöüß]", text.lower()) else 0)
+    english = sum(w in _ENGLISH_ONLY for w in words)
+    return "en" if english > german else "de"

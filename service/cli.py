@@ -130,7 +130,8 @@ def ask(
     typer.echo(f"({response.took_ms:.0f} ms)", err=True)
 
 
-@app.command(name="eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(name="eval", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def evaluate(ctx: typer.Context) -> None:
     """Measure retrieval quality on a SQuAD-format file (see `fundstelle eval --help`)."""
     from service.evaluate import main as run_eval

@@ -1,0 +1,90 @@
+"""The highlighted sentence: the one that answers, inside the passage, cheap when it can be."""
+
+import numpy as np
+import pytest
+
+from indexer.store import StoredPassage
+from service.highlight import Highlighter, sentence_inputs
+
+TEXT = (
+    "Die Delegation reiste am Montag nach Pjöngjang. "
+    "Der ukrainische Militärgeheimdienst HUR geht davon aus, dass mehr als 10.000 nordkoreanische Soldaten "
+    "in Russland sind. "
+    "Das Wetter in Moskau war kalt."
+)
+
+
+def passage(text: str, sentences: list[tuple[int, int]], pid: int = 1, title: str = "Nordkoreas Truppen") -> StoredPassage:
+    return StoredPassage(pid, "doc", 0, 1, 0, len(text), None, sentences, text, title, None, None, None)
+
+
+def spans_of(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for part in text.split(". "):
+        end = start + len(part) + (1 if not part.endswith(".") else 0)
+        out.append((start, min(end, len(text))))
+        start = end + 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def highlighter(embedder):
+    return Highlighter(embedder)
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viele nordkoreanische Soldaten sind in Russland?",
+    "How many North Korean soldiers are in Russia?",
+])
+def test_the_answering_sentence_is_marked(highlighter, embedder, question):
+    p = passage(TEXT, spans_of(TEXT))
+    query = embedder.encode_queries([question])[0]
+    [[(start, end)]] = highlighter.run(question, query, [p])
+    assert "mehr als 10.000" in TEXT[start:end]
+    assert (start, end) in p.sentences
+
+
+def test_one_sentence_passages_need_no_model(embedder):
+    class NoModel:
+        def encode_passages(self, texts):
+            raise AssertionError("a lone sentence must not be embedded")
+
+    p = passage("Nur ein Satz.", [(0, 13)])
+    assert Highlighter(NoModel()).run("Was?", np.zeros(384, dtype=np.float32), [p]) == [[(0, 13)]]
+
+
+def test_a_passage_without_sentence_offsets_is_marked_whole(highlighter, embedder):
+    p = passage("Kein Satzende hier", [])
+    query = embedder.encode_queries(["Satzende?"])[0]
+    assert highlighter.run("Satzende?", query, [p]) == [[(0, len(p.text))]]
+
+
+def test_sentence_vectors_are_cached(embedder):
+    calls = []
+
+    class Counting:
+        def encode_passages(self, texts):
+            calls.append(len(texts))
+            return embedder.encode_passages(texts)
+
+    h = Highlighter(Counting())
+    p = passage(TEXT, spans_of(TEXT))
+    query = embedder.encode_queries(["Wie viele Soldaten?"])[0]
+    first = h.run("Wie viele Soldaten?", query, [p])
+    second = h.run("Wie viele Soldaten?", query, [p])
+    assert first == second and calls == [3]
+
+
+def test_the_cache_is_bounded(embedder):
+    h = Highlighter(embedder, cache_size=2)
+    p = passage(TEXT, spans_of(TEXT))
+    h.run("Wer?", embedder.encode_queries(["Wer?"])[0], [p])
+    assert len(h._cache) == 2
+
+
+def test_the_model_reads_each_sentence_with_the_article_title():
+    p = passage(TEXT, spans_of(TEXT))
+    inputs = sentence_inputs(p)
+    assert [(s, e) for s, e, _ in inputs] == p.sentences
+    assert all(text.startswith("Nordkoreas Truppen\n") for *_, text in inputs)
+    assert inputs[1][2].endswith(TEXT[inputs[1][0] : inputs[1][1]])
