@@ -30,6 +30,11 @@ def cli(*args: str, env: dict | None = None, timeout: float = 600, check: bool =
     return result
 
 
+def _base_env() -> dict[str, str]:
+    """The test process's environment without a developer's read token (tests set their own)."""
+    return {k: v for k, v in os.environ.items() if k != "FUNDSTELLE_READ_TOKEN"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,7 +63,7 @@ def start_server(index_dir: Path, env: dict | None = None, log_path: Path | None
         [sys.executable, "-m", "service.cli", "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1",
          "--port", str(port)],
         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "FUNDSTELLE_API_TOKEN": API_TOKEN, **(env or {})},
+        env={**_base_env(), "FUNDSTELLE_API_TOKEN": API_TOKEN, **(env or {})},
     )
     server = Server(f"http://127.0.0.1:{port}", index_dir, process)
     deadline = time.monotonic() + 180

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+from tests.conftest import cli, start_server, stop_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
@@ -39,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 INDEX_TIMEOUT_S = 600
-READY_TIMEOUT_S = 120
 UI_TIMEOUT_MS = 30_000
 
 # One article whose title, source and text carry markup and script. It must be shown
@@ -66,36 +61,9 @@ HOSTILE = {
 HOSTILE_QUESTION = "Wie heißt das Elefantenkalb, das im Zoo Leipzig geboren wurde?"
 
 
-def fundstelle_command() -> list[str]:
-    """The public CLI: the console script next to the interpreter, else ``python -m service.cli``."""
-    script = Path(sys.executable).with_name("fundstelle")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "service.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _server_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # The page cannot send tokens; a developer's read token must not lock it out.
-    env.pop("FUNDSTELLE_READ_TOKEN", None)
-    env.pop("FUNDSTELLE_API_TOKEN", None)
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_OFFLINE", "1")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    try:
-        return path.read_text(errors="replace")[-limit:]
-    except OSError:
-        return "(no log)"
+    # The page cannot send tokens: the server runs without a read token (see start_server).
+    return {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 
 @dataclass
@@ -120,59 +88,13 @@ def fundstelle_server(tmp_path_factory: pytest.TempPathFactory):
     index_dir = work / "index"
     env = _server_env()
 
-    indexed = subprocess.run(
-        [*fundstelle_command(), "index", str(BUNDLED_CORPUS), str(hostile_file), "--index-dir", str(index_dir)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=INDEX_TIMEOUT_S,
-    )
-    if indexed.returncode != 0:
-        pytest.fail(
-            f"`fundstelle index` failed with exit code {indexed.returncode}\n"
-            f"stdout:\n{indexed.stdout[-3000:]}\nstderr:\n{indexed.stderr[-3000:]}",
-            pytrace=False,
-        )
-
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = work / "serve.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*fundstelle_command(), "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    cli("index", str(BUNDLED_CORPUS), str(hostile_file), "--index-dir", str(index_dir), env=env,
+        timeout=INDEX_TIMEOUT_S)
+    running = start_server(index_dir, env=env, log_path=work / "serve.log")
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"`fundstelle serve` exited with {process.returncode}:\n{_tail(log)}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{base_url}/readyz", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"service not ready after {READY_TIMEOUT_S} s:\n{_tail(log)}", pytrace=False)
-            time.sleep(0.5)
-        yield Server(base_url=base_url, index_dir=index_dir, log=log, process=process)
+        yield Server(base_url=running.url, index_dir=index_dir, log=work / "serve.log", process=running.process)
     finally:
-        _stop(process)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=5)
+        stop_server(running)
 
 
 @pytest.fixture(scope="session")
