@@ -12,7 +12,6 @@ Prints one Markdown row for BENCHMARKS.md and writes the raw numbers to bench/re
 from __future__ import annotations
 
 import argparse
-import csv
 import gzip
 import json
 import platform
@@ -33,16 +32,8 @@ from indexer.config import Settings  # noqa: E402
 from indexer.documents import Article  # noqa: E402
 from indexer.readers import ReadError, read_articles  # noqa: E402
 from service.engine import Engine  # noqa: E402
+from service.evaluate import gnad_articles  # noqa: E402  (one 10kGNAD reader for eval and bench)
 from service.search import Searcher  # noqa: E402
-
-
-def gnad_articles(path: Path) -> Iterator[Article]:
-    with path.open(encoding="utf-8") as fh:
-        for n, row in enumerate(csv.reader(fh, delimiter=";", quotechar="'")):
-            if len(row) == 2 and row[1].strip():
-                text = row[1].strip()
-                title = text.split(". ")[0][:120]
-                yield Article(doc_id=f"gnad-{n}", title=title, text=text, source="DER STANDARD")
 
 
 def jsonl_gz_articles(path: Path) -> Iterator[Article]:
