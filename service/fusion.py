@@ -8,18 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def reciprocal_rank_fusion(
-    rankings: list[list[int]], weights: list[float] | None = None, k: int = 60
-) -> list[tuple[int, float]]:
-    """Weighted RRF: each list adds weight / (k + rank) for the ids it ranks (rank from 1)."""
-    weights = weights or [1.0] * len(rankings)
-    scores: dict[int, float] = defaultdict(float)
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] += weight / (k + rank)
-    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-
-
 def convex_fusion(
     dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]], lexical_weight: float,
     dense_extra: dict[int, float] | None = None,
