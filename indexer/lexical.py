@@ -1,8 +1,7 @@
 """Terms for the lexical (BM25) side: words, lower-cased, stopwords out, Snowball-stemmed (German).
 
 The same function turns passages and questions into terms, so both sides match. The
-function-word lists also tell a question's language (:func:`question_language`): the
-articles are German, and for a question in another language BM25 is mostly noise.
+function-word lists also tell a question's language (:func:`retrieval.query.detect_language`).
 """
 
 from __future__ import annotations
@@ -45,13 +44,9 @@ them themselves then there these they this those through to too under until up v
 which while who whom whose why will with would you your yours many much did does
 """))
 STOPWORDS = GERMAN | ENGLISH
-# Words that are function words in both languages say nothing about the language.
-_GERMAN_ONLY = GERMAN - ENGLISH
-_ENGLISH_ONLY = ENGLISH - GERMAN
 
 # Grouped numbers ("10.000", "650'000") are one term; words may be hyphenated compounds.
 WORD = re.compile(r"\d{1,3}(?:[.'’]\d{3})+(?!\d)|\w+(?:[-'’]\w+)*", re.UNICODE)
-_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
@@ -71,24 +66,3 @@ def terms(text: str) -> list[str]:
         candidates = [word.replace("-", "").replace("'", "").replace("’", "")] + (parts if len(parts) > 1 else [])
         out.extend(w for w in candidates if w and w not in STOPWORDS and not (len(w) == 1 and not w.isdigit()))
     return _stemmer().stemWords(out)
-
-
-def fts_query(text: str) -> str | None:
-    """An FTS5 MATCH expression: any of the question's terms (BM25 ranks the overlap)."""
-    unique = list(dict.fromkeys(terms(text)))
-    if not unique:
-        return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
-
-
-def question_language(text: str) -> str:
-    """'de' or 'en', from function words (and umlauts); a question without clear cues counts as German.
-
-    Questions are short but full of function words ("Wie viele ... sind in ...?" / "How many
-    ... are in ...?"), which tell the two languages apart reliably; the articles are German,
-    so the unclear case is treated as German (full lexical matching).
-    """
-    words = _LETTERS.findall(text.lower())
-    german = sum(w in _GERMAN_ONLY for w in words) + (0.5 if re.search("[äöüß]", text.lower()) else 0)
-    english = sum(w in _ENGLISH_ONLY for w in words)
-    return "en" if english > german else "de"

@@ -7,40 +7,44 @@ import asyncio
 import logging
 import threading
 from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from indexer.config import Settings, get_settings
+from engine import Engine
 from service import errors
-from service.engine import Engine
 from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware
 from service.routes import ask, documents, health, metrics, pages
+from service.settings import ServiceSettings, get_settings
 
 log = logging.getLogger("fundstelle")
 
 
-def _load(app: FastAPI, settings: Settings) -> None:
+def _load(app: FastAPI, settings: ServiceSettings, create: bool) -> None:
     try:
-        app.state.engine = Engine(settings, create=True)
-        app.state.engine.searcher  # noqa: B018  (warm: the first question should not pay for set-up)
+        engine = Engine(settings, create=create)
+        engine.warm()  # the first question should not pay for loading the model
+        app.state.engine = engine
         log.info("index ready: %s", settings.index_dir)
     except Exception as exc:  # the service stays up and /readyz reports why it is not ready
         log.exception("could not load the index")
         app.state.load_error = f"could not load the index: {exc}"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, engine: Engine | None = None,
+               create: bool = False) -> FastAPI:
+    """``create``: start with an empty index when the folder holds none (otherwise that is an error)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
-            threading.Thread(target=_load, args=(app, settings), name="index-loader", daemon=True).start()
+            threading.Thread(target=_load, args=(app, settings, create), name="index-loader", daemon=True).start()
         yield
         if app.state.engine is not None:  # next start loads the cache instead of rebuilding it
-            await asyncio.to_thread(app.state.engine.index.save_vectors)
+            await asyncio.to_thread(app.state.engine.save)
 
     app = FastAPIOffline(
         title="Fundstelle",

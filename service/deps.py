@@ -16,13 +16,13 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from indexer.config import Settings
-from service.engine import Engine
+from engine import Engine
+from service.settings import ServiceSettings
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <FUNDSTELLE_API_TOKEN>`")
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: Request) -> ServiceSettings:
     return request.app.state.settings
 
 
@@ -62,7 +62,7 @@ def _unauthorized() -> HTTPException:
     )
 
 
-def authorize_writer(settings: Settings, authorization: str | None) -> None:
+def authorize_writer(settings: ServiceSettings, authorization: str | None) -> None:
     """Raise 403 when writes are disabled, 401 when the bearer token is missing or wrong."""
     token = _configured(settings.api_token)
     if token is None:
@@ -71,7 +71,7 @@ def authorize_writer(settings: Settings, authorization: str | None) -> None:
         raise _unauthorized()
 
 
-def authorize_reader(settings: Settings, authorization: str | None) -> None:
+def authorize_reader(settings: ServiceSettings, authorization: str | None) -> None:
     """Raise 401 when a read token is configured and neither it nor the write token is given."""
     read = _configured(settings.read_token)
     if read is None:
@@ -84,20 +84,16 @@ def authorize_reader(settings: Settings, authorization: str | None) -> None:
         raise _unauthorized()
 
 
-def require_writer(
-    request: Request,
-    settings: Annotated[Settings, Depends(get_settings)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    authorize_writer(settings, request.headers.get("authorization"))
-
-
 def require_reader(
     request: Request,
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[ServiceSettings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     authorize_reader(settings, request.headers.get("authorization"))
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+# Write routes declare the bearer scheme (for the OpenAPI docs); the check itself runs once, before the
+# body is read, in :class:`service.routes.documents.WriteGuardRoute`.
+WriterCredentials = Depends(bearer)

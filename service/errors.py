@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexer.errors import Conflict, IndexProblem, Unindexable, WriteBusy
+from service.routes.common import ERROR_BODY
 
 log = logging.getLogger("fundstelle")
 
@@ -128,14 +129,13 @@ def _document_errors(app: FastAPI) -> None:
             schemas["HTTPValidationError"] = VALIDATION_ERROR_SCHEMA
             schemas.pop("ValidationError", None)
         schemas["ErrorBody"] = ERROR_SCHEMA
-        error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 if isinstance(operation, dict) and "requestBody" in operation:  # any route that reads a body
                     responses = operation.setdefault("responses", {})
                     responses.setdefault("400", {"description": "Body is not valid UTF-8 or nested too deeply",
-                                                 **error})
-                    responses.setdefault("413", {"description": "Request body too large", **error})
+                                                 **ERROR_BODY})
+                    responses.setdefault("413", {"description": "Request body too large", **ERROR_BODY})
         app.openapi_schema = schema
         return schema
 

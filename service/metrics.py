@@ -25,9 +25,9 @@ def observe_search(response) -> None:
 
 def render(engine) -> tuple[bytes, str]:
     if engine is not None:
-        documents, passages = engine.index.counts()
-        DOCUMENTS.set(documents)
-        PASSAGES.set(passages)
+        state = engine.status()
+        DOCUMENTS.set(state.documents)
+        PASSAGES.set(state.passages)
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 

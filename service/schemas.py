@@ -6,8 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, Strict, field_validator
 
-QUESTION_MAX = 1000
-TOP_K_MAX = 50
+from retrieval.hits import Answer
+
+QUESTION_MAX = 1000  # characters of a question
+TOP_K_MAX = 50  # passages in one answer
 
 
 class AskRequest(BaseModel):
@@ -53,6 +55,19 @@ class AskResponse(BaseModel):
     question: str
     took_ms: float
     passages: list[PassageHit]
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> AskResponse:
+        return cls(question=answer.question, took_ms=answer.took_ms, passages=[
+            PassageHit(
+                rank=rank, score=round(hit.score, 6), passage_id=p.id, text=p.text,
+                highlights=[Highlight(start=s, end=e) for s, e in hit.highlights],
+                citation=Citation(doc_id=p.doc_id, title=p.title, source=p.source, published=p.published,
+                                  url=p.url, paragraph=p.paragraph, char_start=p.char_start, char_end=p.char_end),
+            )
+            for rank, hit in enumerate(answer.hits, start=1)
+            for p in (hit.passage,)
+        ])
 
 
 class DocumentSummary(BaseModel):

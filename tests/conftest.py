@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer.config import BUNDLED_CORPUS, REPO_ROOT, Settings
+from indexer.config import Settings
+from tests.paths import BUNDLED_CORPUS, REPO_ROOT
 
 API_TOKEN = "test-token-0123456789"
 
@@ -22,7 +23,7 @@ API_TOKEN = "test-token-0123456789"
 def cli(*args: str, env: dict | None = None, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
     """Run `fundstelle ARGS` in a fresh process, as a user would."""
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, capture_output=True, text=True,
         timeout=timeout, env={**os.environ, **(env or {})},
     )
     if check and result.returncode != 0:
@@ -60,7 +61,7 @@ def start_server(index_dir: Path, env: dict | None = None, log_path: Path | None
     port = free_port()
     log = open(log_path or index_dir.parent / f"server-{port}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1",
+        [sys.executable, "-m", "cli", "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1",
          "--port", str(port)],
         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**_base_env(), "FUNDSTELLE_API_TOKEN": API_TOKEN, **(env or {})},
@@ -121,9 +122,9 @@ def index_copy(sample_index_dir, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def engine(sample_index_dir, embedder):
     """Searches the (unchanged) sample index in-process."""
-    from service.engine import Engine
+    from engine import Engine
 
-    return Engine(Settings(index_dir=sample_index_dir), embedder=embedder)
+    return Engine(Settings(index_dir=sample_index_dir), encoder=embedder)
 
 
 @pytest.fixture(scope="session")

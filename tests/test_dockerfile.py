@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.config import REPO_ROOT
+from tests.paths import REPO_ROOT
 
 
 def test_dockerfile_passes_hadolint():

@@ -12,6 +12,6 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(require
              responses=READ_ERRORS)
 def ask(body: AskRequest, engine: EngineDep) -> AskResponse:
     """The most relevant passages for the question, each with its citation and best sentence highlighted."""
-    response = engine.searcher.run(body.question, body.top_k)
+    response = AskResponse.from_answer(engine.ask(body.question, body.top_k))
     observe_search(response)
     return response

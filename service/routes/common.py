@@ -1,7 +1,7 @@
-"""Error responses the routes share, documented once for the OpenAPI schema."""
+"""Error responses the routes share, documented once for the OpenAPI schema (the ``ErrorBody``
+schema itself is registered by :func:`service.errors.install`)."""
 
-ERROR_BODY = {"content": {"application/json": {"schema": {
-    "type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}}}}
+ERROR_BODY = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
 READ_ERRORS = {
     401: {"description": "A read token is configured and was not given", **ERROR_BODY},
     503: {"description": "The index is still loading or cannot be used", **ERROR_BODY},

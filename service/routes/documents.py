@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.routing import APIRoute
 
-from indexer.schema import DOC_ID_MAX, DOC_ID_PATTERN, ArticleBody, ArticleIn
-from service.deps import EngineDep, authorize_writer, require_reader, require_writer
+from indexer.schema import ArticleBody, ArticleIn, DocId
+from service.deps import EngineDep, WriterCredentials, authorize_writer, require_reader
 from service.routes.common import ERROR_BODY, READ_ERRORS, WRITE_ERRORS
 from service.schemas import Document, DocumentPage, WriteResult
 
@@ -32,27 +32,10 @@ class WriteGuardRoute(APIRoute):
 
 
 router = APIRouter(prefix="/api/documents", tags=["documents"], route_class=WriteGuardRoute)
-DocIdPath = Annotated[str, Path(min_length=1, max_length=DOC_ID_MAX, pattern=DOC_ID_PATTERN,
-                                description="Letters, digits and `_ . : @ + -`; no `..`; at most 200 characters.")]
+DocIdPath = Annotated[DocId, Path(description="Letters, digits and `_ . : @ + -`; no `..`; at most 200 characters.")]
 
 def _not_found(doc_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no document with doc_id {doc_id!r}")
-
-
-def _check_id(doc_id: str, request: Request) -> str:
-    if ".." in doc_id:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "doc_id must not contain '..'")
-    limit = request.app.state.settings.doc_id_max_chars
-    if len(doc_id) > limit:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"doc_id: at most {limit} characters")
-    return doc_id
-
-
-def _check_size(body: ArticleBody, request: Request) -> None:
-    limit = request.app.state.settings.article_max_chars
-    if len(body.text) > limit:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"text: at most {limit} characters (got {len(body.text)})")
 
 
 @router.get("", response_model=DocumentPage, dependencies=[Depends(require_reader)], responses=READ_ERRORS)
@@ -62,54 +45,50 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DocumentPage:
     """Article metadata, newest first, a page at a time."""
-    total, documents = engine.index.store.page(offset, limit)
+    total, documents = engine.documents(offset, limit)
     return DocumentPage(total=total, offset=offset, limit=limit, documents=documents)
 
 
 @router.get("/{doc_id}", response_model=Document, dependencies=[Depends(require_reader)],
             responses={404: {"description": "Unknown doc_id", **ERROR_BODY}, **READ_ERRORS})
-def get_document(doc_id: DocIdPath, engine: EngineDep, request: Request) -> Document:
+def get_document(doc_id: DocIdPath, engine: EngineDep) -> Document:
     """The stored article text (verbatim) with its metadata and where its passages lie."""
-    document = engine.index.store.document(_check_id(doc_id, request))
+    document = engine.document(doc_id)
     if document is None:
         raise _not_found(doc_id)
     return Document(**document)
 
 
-def _write(engine, article, response: Response, create_only: bool) -> WriteResult:
-    state, passages = engine.indexer.write(article, create_only=create_only)
+def _write(engine: EngineDep, article, response: Response, create_only: bool) -> WriteResult:
+    state, passages = engine.write(article, create_only=create_only)
     if state == "added":
         response.status_code = status.HTTP_201_CREATED
     return WriteResult(doc_id=article.doc_id, status=state, passages=passages)
 
 
-@router.post("", response_model=WriteResult, status_code=status.HTTP_200_OK, dependencies=[Depends(require_writer)],
+@router.post("", response_model=WriteResult, status_code=status.HTTP_200_OK, dependencies=[WriterCredentials],
              responses={201: {"model": WriteResult, "description": "Added"},
                         409: {"description": "doc_id exists with other content", **ERROR_BODY}, **WRITE_ERRORS})
-def add_document(body: ArticleIn, engine: EngineDep, request: Request, response: Response) -> WriteResult:
+def add_document(body: ArticleIn, engine: EngineDep, response: Response) -> WriteResult:
     """Add one article (the JSONL shape). 201 when added; re-posting identical content is a no-op
     (200, `unchanged`); other content under an existing doc_id is a conflict (409: use PUT)."""
-    _check_size(body, request)
-    _check_id(body.id, request)
     article = body.to_article(origin="POST /api/documents")
     return _write(engine, article, response, create_only=True)
 
 
-@router.put("/{doc_id}", response_model=WriteResult, dependencies=[Depends(require_writer)],
+@router.put("/{doc_id}", response_model=WriteResult, dependencies=[WriterCredentials],
             responses={201: {"model": WriteResult, "description": "Added"}, **WRITE_ERRORS})
-def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, request: Request,
-                     response: Response) -> WriteResult:
+def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, response: Response) -> WriteResult:
     """Add (201) or replace (200, `updated`) the article with this doc_id; identical content is a
     no-op (200, `unchanged`). Only this article is embedded."""
-    _check_size(body, request)
-    article = body.to_article(_check_id(doc_id, request), origin=f"PUT /api/documents/{doc_id}")
+    article = body.to_article(doc_id, origin=f"PUT /api/documents/{doc_id}")
     return _write(engine, article, response, create_only=False)
 
 
-@router.delete("/{doc_id}", response_model=WriteResult, dependencies=[Depends(require_writer)],
+@router.delete("/{doc_id}", response_model=WriteResult, dependencies=[WriterCredentials],
                responses={404: {"description": "Unknown doc_id", **ERROR_BODY}, **WRITE_ERRORS})
-def delete_document(doc_id: DocIdPath, engine: EngineDep, request: Request) -> WriteResult:
+def delete_document(doc_id: DocIdPath, engine: EngineDep) -> WriteResult:
     """Delete the article; its passages never appear in answers again."""
-    if not engine.indexer.delete([_check_id(doc_id, request)]):
+    if not engine.delete([doc_id]):
         raise _not_found(doc_id)
     return WriteResult(doc_id=doc_id, status="deleted", passages=0)

@@ -18,7 +18,6 @@ def readyz(request: Request):
         error = request.app.state.load_error
         body = Ready(status="error" if error else "loading", documents=0, passages=0, detail=error)
         return JSONResponse(body.model_dump(), status_code=503)
-    engine.index.refresh()
-    documents, passages = engine.index.counts()
-    return Ready(status="ready", documents=documents, passages=passages, generation=engine.index.generation,
-                 model=engine.index.model_meta()["model_name"])
+    state = engine.status()
+    return Ready(status="ready", documents=state.documents, passages=state.passages, generation=state.generation,
+                 model=state.model)

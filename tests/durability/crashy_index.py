@@ -81,7 +81,7 @@ def main() -> None:
     point, separator, *args = sys.argv[1:]
     assert separator == "--", "usage: crashy_index POINT -- ARGS"
     install(point)
-    from service.cli import app
+    from cli.main import app
 
     app(args)
 

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from indexer.config import REPO_ROOT
+from tests.paths import REPO_ROOT
 from tests.conftest import start_server, stop_server
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import expected_passages, store_generation, verify_index
@@ -27,7 +27,7 @@ BATCH = 4
 
 def start_index(jsonl, folder) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "index", str(jsonl), "--index-dir", str(folder), "--quiet"],
+        [sys.executable, "-m", "cli", "index", str(jsonl), "--index-dir", str(folder), "--quiet"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "FUNDSTELLE_INDEX_BATCH_ARTICLES": str(BATCH)},
     )

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from indexer.config import REPO_ROOT
-from indexer.vectors import TMP_PREFIX, VectorIndex
+from tests.paths import REPO_ROOT
+from indexer.vectors import TMP_PREFIX, load
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import store_generation, verify_index
 
@@ -96,6 +96,6 @@ def test_sigkill_at_any_moment_leaves_the_old_or_the_new_state(tmp_path, embedde
     caches = list(folder.glob("vectors.g*.faiss"))
     assert len(caches) == 1 and not list(folder.glob(f"{TMP_PREFIX}*.tmp")), "stale temporary files are cleaned up"
     assert caches[0].name == f"vectors.g{generation}.faiss"
-    cached, why = VectorIndex.load(folder, generation, embedder.dim)
+    cached, why = load(folder, generation, embedder.dim)
     assert cached is not None, why
     assert len(verify_index(folder, embedder, by_id)) == ARTICLES

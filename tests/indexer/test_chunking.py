@@ -4,7 +4,7 @@ import pytest
 
 from indexer.chunking import chunk, sentence_spans
 from indexer.cleaning import clean
-from indexer.config import BUNDLED_CORPUS
+from tests.paths import BUNDLED_CORPUS
 from indexer.documents import Span
 from indexer.readers import read_articles
 

@@ -3,7 +3,7 @@
 import pytest
 
 from indexer.cleaning import clean
-from indexer.config import BUNDLED_CORPUS
+from tests.paths import BUNDLED_CORPUS
 from indexer.readers import read_articles
 
 ARTICLES = {a.doc_id: a for a in read_articles([BUNDLED_CORPUS])}

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from indexer.config import DEFAULT_MODEL_DIR
+from models import DEFAULT_MODEL_DIR
 
 TEXTS = [
     "Wie viele nordkoreanische Soldaten sind in Russland?",

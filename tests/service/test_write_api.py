@@ -19,7 +19,7 @@ import time
 import httpx
 import pytest
 
-from indexer.config import REPO_ROOT
+from tests.paths import REPO_ROOT
 from tests.conftest import API_TOKEN, cli, free_port, start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -106,7 +106,7 @@ def start_unready(env: dict) -> tuple[str, subprocess.Popen]:
     """A second real server: its auth answers before the index has even loaded."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--index-dir",
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--index-dir",
          str(env.pop("INDEX_DIR"))], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, **env},
     )

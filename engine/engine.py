@@ -1,0 +1,73 @@
+"""One index folder, opened once per process: ask, read, write, delete, status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from indexer.config import Settings
+from indexer.documents import Article
+from indexer.embedding import Embedder
+from indexer.index import Index
+from indexer.pipeline import ArticleIndexer, IndexReport
+from indexer.readers import ReadError
+from retrieval.hits import Answer
+from retrieval.retrievers import IndexRetriever
+from retrieval.searcher import Searcher
+
+
+@dataclass(frozen=True)
+class Status:
+    documents: int
+    passages: int
+    generation: int
+    model: str
+
+
+class Engine:
+    def __init__(self, settings: Settings, create: bool = False, encoder: Embedder | None = None):
+        self.settings = settings
+        self.encoder = encoder or Embedder(settings)  # tests share one loaded model
+        self.index = Index.open(settings.index_dir, self.encoder, create=create)
+        self.searcher = Searcher(IndexRetriever(self.index), self.encoder)
+        self.indexer = ArticleIndexer(self.index, settings)
+
+    # -- questions ------------------------------------------------------------------------
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        return self.searcher.ask(question, top_k)
+
+    # -- reading ----------------------------------------------------------------------------
+    def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:
+        """The number of articles and one page of their metadata, newest first."""
+        return self.index.store.page(offset, limit)
+
+    def document(self, doc_id: str) -> dict | None:
+        return self.index.store.document(doc_id)
+
+    def status(self) -> Status:
+        self.index.refresh()
+        documents, passages = self.index.counts()
+        return Status(documents, passages, self.index.generation, self.index.model_meta()["model_name"])
+
+    # -- writing ----------------------------------------------------------------------------
+    def write(self, article: Article, create_only: bool = False) -> tuple[str, int]:
+        """('added' | 'updated' | 'unchanged', passages stored); committed and searchable on return."""
+        return self.indexer.write(article, create_only=create_only)
+
+    def delete(self, doc_ids: list[str]) -> list[str]:
+        """The doc_ids that existed and are gone now."""
+        return self.indexer.delete(doc_ids)
+
+    def index_articles(self, items: Iterable[Article | ReadError], progress: bool = False) -> IndexReport:
+        """Upsert many articles, one transaction per batch (the `fundstelle index` path)."""
+        return self.indexer.run(items, progress=progress)
+
+    def warm(self) -> None:
+        """Load what the first question would otherwise wait for (the model)."""
+        self.encoder.encode_queries(["warm-up"])
+
+    def save(self) -> None:
+        self.index.save_vectors()
+
+    def close(self) -> None:
+        self.index.close()

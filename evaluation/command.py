@@ -1,0 +1,132 @@
+"""`fundstelle eval`: retrieval quality on a SQuAD-format file, through the product's own search.
+
+The articles go through the real indexing pipeline (:mod:`evaluation.indexes`); every
+question is asked through :class:`retrieval.searcher.Searcher`, the code behind /api/ask and
+`fundstelle ask` (:mod:`evaluation.harness`). Passage, sentence and query embeddings are cached
+in ``var/eval/embeddings.sqlite3``, so repeated runs only embed what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from evaluation.cache import CachingEncoder, prefill
+from evaluation.datasets import DEFAULT_CONTEXTS, DEFAULT_DISTRACTORS, EvalError, load_dataset
+from evaluation.harness import evaluate, metrics
+from evaluation.indexes import EVAL_ROOT, open_index
+from indexer.config import Settings
+from indexer.embedding import Embedder
+from indexer.errors import IndexProblem
+from retrieval.query import Mode
+from retrieval.retrievers import IndexRetriever
+from retrieval.searcher import Searcher
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fundstelle eval", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Retrieval quality on a SQuAD-format file: each paragraph is indexed as an article "
+                    "(through the real pipeline), each question is asked through the same search as "
+                    "/api/ask. Reports recall@1/5/10, MRR@10 and the highlight rate.",
+    )
+    p.add_argument("--contexts", type=Path, default=DEFAULT_CONTEXTS, help="SQuAD file whose paragraphs are indexed")
+    p.add_argument("--questions", type=Path, default=None,
+                   help="SQuAD file whose questions are asked (parallel to --contexts: same ids); "
+                        "default: the questions of --contexts. E.g. xquad.en.json for English questions")
+    p.add_argument("--distractors", type=Path, default=None,
+                   help=f"10kGNAD-style CSV (label;'text') of distractor articles, e.g. {DEFAULT_DISTRACTORS}")
+    p.add_argument("--max-distractors", type=int, default=None, help="use only the first N distractors")
+    p.add_argument("--max-articles", type=int, default=None, help="use only the first N SQuAD articles")
+    p.add_argument("--limit", type=int, default=None, help="ask only the first N questions")
+    p.add_argument("--mode", choices=("hybrid", "fused", "dense", "lexical", "all"), default="hybrid",
+                   help="hybrid is the product; fused (no sentence re-ordering), dense and lexical are "
+                        "ablations; all runs the four")
+    p.add_argument("--index-dir", type=Path, default=None,
+                   help=f"index folder to build or reuse (default: {EVAL_ROOT}/<key of data+code+model>)")
+    p.add_argument("--no-cache", action="store_true", help="do not use the embeddings cache")
+    p.add_argument("--details", type=Path, default=None, help="write one JSON line per question and mode here")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    return p
+
+
+def table(results: dict[str, dict[str, float]]) -> str:
+    cols = ("recall@1", "recall@5", "recall@10", "mrr@10", "highlight", "answer_in_passage", "highlight_share")
+    heads = ("R@1", "R@5", "R@10", "MRR@10", "highlight", "ans∈passage", "hl share")
+    lines = ["mode     " + " ".join(f"{h:>11}" for h in heads)]
+    for mode, m in results.items():
+        lines.append(f"{mode:<8} " + " ".join(f"{m[c]:>11.3f}" for c in cols))
+    return "\n".join(lines)
+
+
+def main(args: list[str] | None = None) -> int:
+    opts = parser().parse_args(args)
+    try:
+        return _run(opts)
+    except (EvalError, IndexProblem) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(opts: argparse.Namespace) -> int:
+    log = (lambda *a: print(*a, file=sys.stderr)) if not opts.quiet else (lambda *a: None)
+    for path in (opts.contexts, opts.questions, opts.distractors):
+        if path is not None and not Path(path).is_file():
+            print(f"error: no such file: {path}", file=sys.stderr)
+            return 2
+    data = load_dataset(opts.contexts, opts.questions, opts.distractors, opts.max_articles, opts.max_distractors,
+                        opts.limit)
+    if data.unmatched:
+        log(f"warning: {len(data.unmatched)} questions match no paragraph of {opts.contexts} and are not asked "
+            f"(e.g. {', '.join(data.unmatched[:3])})")
+    settings = Settings()
+    encoder = Embedder(settings)
+    if not opts.no_cache:
+        encoder = CachingEncoder(encoder, EVAL_ROOT / "embeddings.sqlite3")
+    index, folder = open_index(data.articles, encoder, settings, opts.index_dir, progress=not opts.quiet, log=log)
+    if isinstance(encoder, CachingEncoder):
+        prefill(encoder, index, [q.text for q in data.questions], doc_prefix="xquad-")
+    retriever = IndexRetriever(index)
+    modes = ("lexical", "dense", "fused", "hybrid") if opts.mode == "all" else (opts.mode,)
+    results, timings = {}, {}
+    details = open(opts.details, "w") if opts.details else None  # noqa: SIM115
+    for mode in modes:
+        searcher = Searcher(retriever, encoder, mode=Mode(mode))
+        started = time.perf_counter()
+        outcomes = evaluate(searcher, data.questions, progress=not opts.quiet)
+        timings[mode] = time.perf_counter() - started
+        results[mode] = metrics(outcomes)
+        if details:
+            for o in outcomes:
+                details.write(json.dumps({"mode": mode, **o.__dict__}, ensure_ascii=False) + "\n")
+    if details:
+        details.close()
+    docs, passages = index.counts()
+    summary = {
+        "contexts": str(opts.contexts), "questions": str(opts.questions or opts.contexts),
+        "distractors": str(opts.distractors) if opts.distractors else None,
+        "asked": len(data.questions), "unmatched": len(data.unmatched), "gold_articles": data.gold_docs, "distractor_articles": data.distractors,
+        "indexed_articles": docs, "passages": passages, "index_dir": str(folder),
+        "seconds": {m: round(t, 1) for m, t in timings.items()}, "results": results,
+    }
+    if opts.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"contexts  {opts.contexts}\nquestions {opts.questions or opts.contexts} ({len(data.questions)} asked)")
+        print(f"index     {docs} articles ({data.gold_docs} paragraphs + {data.distractors} distractors), "
+              f"{passages} passages — {folder}")
+        print(table(results))
+        print("hit = a passage of the question's paragraph; R@k: in the first k answers (which never depend on how many "
+              "are asked for);\nhighlight = the highlighted sentence of the first such passage contains a gold answer "
+              "(share of the questions found);\nans∈passage = that passage contains one (the highlight's ceiling); "
+              "hl share = highlighted characters / passage characters")
+    index.store.close()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

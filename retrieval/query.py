@@ -1,0 +1,89 @@
+"""Query analysis: everything the ranking stages need to know about a question, worked out once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from indexer.lexical import ENGLISH, GERMAN, terms
+
+if TYPE_CHECKING:
+    from indexer.encoders import Encoder
+
+
+class Mode(StrEnum):
+    """``hybrid`` is the product; the others are ablations for `fundstelle eval`."""
+
+    HYBRID = "hybrid"  # dense + BM25 fused, re-ranked by the best sentence
+    FUSED = "fused"  # dense + BM25 fused, no sentence re-ranking
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+
+class Language(StrEnum):
+    DE = "de"
+    EN = "en"
+
+
+# BM25's share of the fused score by question language. The articles are German: for a German
+# question both sides count equally; for an English one BM25 only matches names and numbers.
+LEXICAL_WEIGHT = {Language.DE: 0.5, Language.EN: 0.25}
+
+_GERMAN_ONLY = GERMAN - ENGLISH
+_ENGLISH_ONLY = ENGLISH - GERMAN
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def detect_language(text: str) -> Language:
+    """German or English, from function words (and umlauts); unclear counts as German.
+
+    Questions are short but full of function words ("Wie viele ... sind in ...?" / "How many
+    ... are in ...?"), which tell the two languages apart reliably; the articles are German,
+    so the unclear case is treated as German (full lexical matching).
+    """
+    words = _LETTERS.findall(text.lower())
+    german = sum(w in _GERMAN_ONLY for w in words) + (0.5 if re.search("[äöüß]", text.lower()) else 0)
+    english = sum(w in _ENGLISH_ONLY for w in words)
+    return Language.EN if english > german else Language.DE
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    language: Language
+    terms: tuple[str, ...]  # stemmed content terms, unique, in question order
+    vector: np.ndarray  # the e5 "query: " embedding, L2-normalised
+    lexical_weight: float  # BM25's share of the fused score, in [0, 1]
+    mode: Mode = Mode.HYBRID
+
+    @property
+    def uses_dense(self) -> bool:
+        return self.mode != Mode.LEXICAL
+
+    @property
+    def uses_lexical(self) -> bool:
+        return self.mode != Mode.DENSE
+
+    def fts_match(self) -> str | None:
+        """An FTS5 MATCH expression: any of the terms (BM25 ranks the overlap)."""
+        if not self.terms:
+            return None
+        return " OR ".join('"' + t.replace('"', '""') + '"' for t in self.terms)
+
+
+def analyse(text: str, encoder: Encoder | None, mode: Mode = Mode.HYBRID) -> Query:
+    """The query for ``text``; only the lexical mode may go without an encoder (and gets no vector)."""
+    language = detect_language(text)
+    weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, LEXICAL_WEIGHT[language])
+    if mode == Mode.LEXICAL or encoder is None:
+        if mode != Mode.LEXICAL:
+            raise ValueError(f"mode {mode} needs an encoder")
+        vector = np.zeros(0, np.float32)
+    else:
+        vector = encoder.encode_queries([text])[0]
+    return Query(text=text, language=language, terms=tuple(dict.fromkeys(terms(text))), vector=vector,
+                 lexical_weight=weight, mode=mode)

@@ -1,0 +1,57 @@
+"""The two retrievers over one index, returning candidates with their raw scores.
+
+:class:`IndexRetriever` is the search over one index folder: the unit a router fans out to
+when an archive is split into shards. It returns raw scores (cosines, BM25), not ranks, so
+candidates from several indexes can be fused as if they came from one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from indexer.index import Index
+from indexer.store import StoredPassage
+from retrieval.query import Query
+
+CANDIDATES = 50  # per retriever, before fusion
+
+
+@dataclass
+class Candidates:
+    dense: list[tuple[int, float]] = field(default_factory=list)  # (passage id, cosine), best first
+    lexical: list[tuple[int, float]] = field(default_factory=list)  # (passage id, BM25), best first
+    cosines: dict[int, float] = field(default_factory=dict)  # cosine of every candidate, dense or lexical
+    passages: dict[int, StoredPassage] = field(default_factory=dict)
+    vectors: dict[int, np.ndarray] = field(default_factory=dict)  # passage vectors, for near-copy checks
+
+
+class IndexRetriever:
+    """Dense and BM25 candidates from one index, read in one consistent snapshot."""
+
+    def __init__(self, index: Index, candidates: int = CANDIDATES):
+        self.index = index
+        self.candidates = candidates
+
+    def retrieve(self, query: Query) -> Candidates:
+        index = self.index
+        index.refresh()
+        found = Candidates()
+        with index.store.snapshot():  # one read view: every id read below exists in it
+            if query.uses_dense:
+                scores, ids = index.vectors.search(query.vector[None, :], self.candidates)
+                found.dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            match = query.fts_match() if query.uses_lexical else None
+            if match:
+                found.lexical = index.store.lexical(match, self.candidates)
+            wanted = list(dict.fromkeys([pid for pid, _ in found.dense] + [pid for pid, _ in found.lexical]))
+            found.passages = index.store.passages(wanted)
+            present = np.array([pid for pid in wanted if pid in found.passages], dtype=np.int64)  # FAISS may lag
+            vectors = index.store.vectors(present, index.vectors.dim)
+        found.vectors = dict(zip(present.tolist(), vectors, strict=True))
+        found.dense = [(pid, s) for pid, s in found.dense if pid in found.passages]
+        found.lexical = [(pid, s) for pid, s in found.lexical if pid in found.passages]
+        if query.uses_dense:
+            found.cosines = {pid: float(v @ query.vector) for pid, v in found.vectors.items()}
+        return found

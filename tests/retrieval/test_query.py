@@ -1,0 +1,53 @@
+"""Query analysis: language, terms, BM25 weight, worked out once per question (no model needed)."""
+
+import sqlite3
+
+import pytest
+
+from indexer.lexical import terms
+from retrieval.query import Language, Mode, analyse, detect_language
+
+
+def fts_match(text: str) -> str | None:
+    return analyse(text, None, Mode.LEXICAL).fts_match()
+
+
+@pytest.mark.parametrize("question", [
+    "Wie viele nordkoreanische Soldaten sind in Russland?",
+    "Wann wurde der Vertrag unterzeichnet?",
+    "Was übersetzte Marlee Matlin?",
+    "In welchem Jahr starb Tesla?",
+    "Putin Kim Treffen",  # no cue at all: the articles' language
+    "Kim Jong Un",
+])
+def test_german_and_unclear_questions_count_as_german(question):
+    assert detect_language(question) == Language.DE
+
+
+@pytest.mark.parametrize("question", [
+    "How many North Korean soldiers are in Russia?",
+    "Who is Kim?",
+    "Where was Temüjin's patron Toghrul exiled?",  # a name with an umlaut does not make it German
+    "When did the treaty between Moscow and Pyongyang come into force?",
+])
+def test_english_questions_are_recognised(question):
+    assert detect_language(question) == Language.EN
+
+
+def test_fts_match_is_a_quoted_or_of_unique_terms_and_safe_to_run():
+    query = fts_match('Soldaten "Soldat" AND NEAR( x* OR')
+    assert query.startswith('"soldat"') and query.count('"soldat"') == 1
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0')")
+    db.execute("INSERT INTO f(rowid, terms) VALUES (1, ?)", (" ".join(terms("Ein Soldat und ein AND-Gatter")),))
+    assert db.execute("SELECT rowid FROM f WHERE f MATCH ?", (query,)).fetchall() == [(1,)]
+
+
+def test_a_question_of_only_function_words_has_no_query():
+    assert fts_match("Wie viele sind es?") is None
+    assert fts_match("") is None
+
+
+def test_only_the_lexical_mode_goes_without_a_model():
+    with pytest.raises(ValueError):
+        analyse("Wer?", None, Mode.HYBRID)

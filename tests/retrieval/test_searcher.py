@@ -1,0 +1,96 @@
+"""The search path behind /api/ask, on the sample corpus with the real model."""
+
+from collections import Counter
+
+import pytest
+
+from retrieval.query import Language, Mode, analyse
+from retrieval.searcher import Searcher
+from service.schemas import AskResponse
+
+GERMAN = "Wie viele nordkoreanische Soldaten sind in Russland?"
+ENGLISH = "How many North Korean soldiers are in Russia?"
+ANSWER = "mehr als 10.000"
+
+
+# -- the sample corpus -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def answers(engine):
+    return {q: AskResponse.from_answer(engine.ask(q, top_k=5)) for q in (GERMAN, ENGLISH)}
+
+
+@pytest.mark.parametrize("question", [GERMAN, ENGLISH])
+def test_the_answer_passage_is_in_the_top_three(answers, question):
+    top = answers[question].passages[:3]
+    assert any(ANSWER in hit.text for hit in top), [hit.text[:80] for hit in top]
+
+
+@pytest.mark.parametrize("question", [GERMAN, ENGLISH])
+def test_the_top_five_come_from_several_articles(answers, question):
+    per_article = Counter(hit.citation.doc_id for hit in answers[question].passages)
+    assert len(answers[question].passages) == 5
+    assert max(per_article.values()) <= 2, per_article
+
+
+@pytest.mark.parametrize("question", [GERMAN, ENGLISH])
+def test_scores_descend_and_ranks_count_up(answers, question):
+    hits = answers[question].passages
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize("question", [GERMAN, ENGLISH])
+def test_highlights_are_whole_sentences_inside_the_passage(engine, answers, question):
+    hits = answers[question].passages
+    stored = engine.index.store.passages([h.passage_id for h in hits])
+    for hit in hits:
+        assert len(hit.highlights) == 1
+        h = hit.highlights[0]
+        assert 0 <= h.start < h.end <= len(hit.text)
+        sentences = stored[hit.passage_id].sentences or [(0, len(hit.text))]
+        assert (h.start, h.end) in [tuple(s) for s in sentences]
+
+
+@pytest.mark.parametrize("question", [GERMAN, ENGLISH])
+def test_the_answer_sentence_is_highlighted(answers, question):
+    hit = next(h for h in answers[question].passages if ANSWER in h.text)
+    marked = hit.text[hit.highlights[0].start : hit.highlights[0].end]
+    assert ANSWER in marked, marked
+
+
+@pytest.mark.parametrize("mode", ["fused", "dense", "lexical"])
+def test_ablation_modes_still_find_the_answer(engine, mode):
+    hits = Searcher(engine.searcher.retriever, engine.encoder, mode=Mode(mode)).search(GERMAN, top_k=5)
+    assert hits and any(ANSWER in h.passage.text for h in hits)
+    assert all(len(h.highlights) == 1 for h in hits)
+
+
+def test_unknown_mode_is_refused(engine):
+    with pytest.raises(ValueError):
+        Searcher(engine.searcher.retriever, engine.encoder, mode="magic")
+
+
+def test_a_question_without_content_words_still_gets_dense_results(engine):
+    assert len(engine.ask("Wie viele sind es?", top_k=3).hits) == 3
+
+
+def test_top_k_larger_than_the_corpus_returns_every_passage_once(engine):
+    total = engine.status().passages
+    ids = [h.passage.id for h in engine.ask(GERMAN, top_k=50).hits]
+    assert len(ids) == len(set(ids)) == min(50, total)
+
+
+@pytest.mark.parametrize("question", [GERMAN, ENGLISH, "Welche Waffen liefert Nordkorea?"])
+def test_the_first_answers_never_depend_on_top_k(engine, question):
+    """Asking for more passages only appends: the ranking of the first k is the same for every k."""
+    longest = [h.passage.id for h in engine.ask(question, top_k=50).hits]
+    for k in (1, 2, 3, 5, 10, 20):
+        assert [h.passage.id for h in engine.ask(question, top_k=k).hits] == longest[:k], k
+
+
+def test_the_question_is_analysed_once_into_one_query(engine):
+    query = analyse(ENGLISH, engine.encoder)
+    assert query.language == Language.EN and query.lexical_weight == 0.25
+    assert query.vector.shape == (engine.encoder.dim,)
+    assert "soldi" in " ".join(query.terms) or "soldier" in " ".join(query.terms)
+    assert analyse(GERMAN, engine.encoder).lexical_weight == 0.5
