@@ -43,6 +43,7 @@ CAPTION = [
     )
 ]
 TABLE = re.compile(r"(\|.*\|)|(^[-|: ]{3,}$)|(^[^|]{1,40}\|\s*$)")
+KEY_VALUE = re.compile(r"\w:\s+\S")  # "Kosten: 2,3 Milliarden Euro", a list item's fact
 SENTENCE_END = (".", "!", "?", "“", "\"", "»", "«", ")", ":")
 
 
@@ -50,8 +51,8 @@ def _is_noise(line: Line) -> bool:
     words = line.text.split()
     if any(p.search(line.text) for p in CAPTION) or TABLE.search(line.text):
         return True
-    if len(words) <= 2 and not line.text.endswith(SENTENCE_END):
-        return True  # "avatar", "Melden", "451", user names
+    if len(words) <= 2 and not line.text.endswith(SENTENCE_END) and not KEY_VALUE.search(line.text):
+        return True  # "avatar", "Melden", "451", user names (but "Baubeginn: 2027" is a fact)
     # alt texts: short, all lower case, no sentence punctuation ("kim jong-un und putin")
     return line.text == line.text.lower() and len(words) <= 8 and not line.text.endswith(SENTENCE_END)
 
@@ -59,6 +60,23 @@ def _is_noise(line: Line) -> bool:
 def _is_heading(line: Line) -> bool:
     words = line.text.split()
     return 2 <= len(words) <= 14 and len(line.text) <= 120 and not line.text.endswith((".", "!", "?", ":", ","))
+
+
+def _same_block(text: str, first: Line, second: Line) -> bool:
+    """Consecutive lines with no blank line between them (the items of one list, say)."""
+    return re.search(r"\n[ \t]*\n", text[first.end : second.start]) is None
+
+
+def _is_list_item(text: str, lines: list[Line], i: int, meta_lines: set[int]) -> bool:
+    """A heading-like line in one block with another heading-like line (or right below an
+    introducing "…:" line) is a list item, not a heading: "Kosten: 2,3 Milliarden Euro" is prose."""
+    def listish(j: int, intro: bool = False) -> bool:
+        other = lines[j]
+        return other.paragraph not in meta_lines and (_is_heading(other) or (intro and other.text.endswith(":")))
+
+    before = i > 0 and _same_block(text, lines[i - 1], lines[i]) and listish(i - 1, intro=True)
+    after = i + 1 < len(lines) and _same_block(text, lines[i], lines[i + 1]) and listish(i + 1)
+    return before or after
 
 
 def _footer_start(lines: list[Line]) -> int:
@@ -88,9 +106,10 @@ def clean(text: str, title: str | None = None) -> list[Span]:
         if normalise(line.text) == title or _is_noise(line):
             continue  # the headline and its repetitions, captions, tables, comment furniture
         following = lines[i + 1] if i + 1 < len(lines) else None
-        if _is_heading(line) and (following is None or not _is_heading(following)):
-            if following is not None:
-                heading = line.text
+        # a heading-like last line heads nothing: it is the article's last line of prose
+        if (following is not None and _is_heading(line) and not _is_list_item(text, lines, i, meta.meta_lines)
+                and (not _is_heading(following) or _is_list_item(text, lines, i + 1, meta.meta_lines))):
+            heading = line.text
             continue  # a section heading is context for the passages below it, not prose
         spans.append(Span(line.start, line.end, line.paragraph, heading))
     if not spans:  # never leave an article unsearchable: short or unusual texts index whole

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from indexer.readers import ReadError, doc_id_from_path, read_articles
+from indexer.readers import SUPPORTED_HINT, ReadError, doc_id_from_path, read_articles
 
 GOOD = {"id": "gut-1", "title": "Ein Titel", "text": "Ein Satz über den Gemeinderat."}
 
@@ -62,7 +62,7 @@ def test_bad_jsonl_lines_are_reported_by_line_and_the_good_ones_kept(tmp_path):
     reasons = {int(e.origin.rsplit(":", 1)[1]): e.reason for e in errors}
     assert set(reasons) == {2, 3, 4, 5, 6, 7, 8, 9, 12}
     assert "invalid JSON" in reasons[2]
-    assert reasons[3] == "text: Field required"
+    assert reasons[3].startswith("text: field required")  # … or "html"
     assert reasons[4].startswith("id: String should match pattern")
     assert "id" in reasons[5]
     assert reasons[6].startswith("title: Input should be a valid string")
@@ -89,12 +89,20 @@ def test_missing_paths_unsupported_and_special_files_are_reported(tmp_path):
 
     os.mkfifo(fifo)
     items = list(read_articles([tmp_path / "gone", tmp_path / "notes.pdf", fifo]))
+    assert SUPPORTED_HINT == "use .txt, .md, .html, .jsonl or an RSS/Atom feed (.xml)"
     assert [str(e) for e in items] == [
         f"{tmp_path / 'gone'}: no such file or directory",
-        f"{tmp_path / 'notes.pdf'}: unsupported file type .pdf; use .txt, .md or .jsonl",
+        f"{tmp_path / 'notes.pdf'}: unsupported file type .pdf; {SUPPORTED_HINT}",
         f"{fifo}: not a regular file or folder",
     ]
-    assert list(read_articles([tmp_path])) == []  # in a folder, other files are simply not articles
+    # in a folder too, nothing is skipped in silence: each file that is not an article is named, with why
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    assert [str(e) for e in read_articles([tmp_path])] == [
+        f"{tmp_path / '.git'}: hidden folder, not read",
+        f"{tmp_path / 'notes.pdf'}: unsupported file type .pdf; {SUPPORTED_HINT}",
+        f"{fifo}: not a regular file or folder",
+    ]
 
 
 def test_an_oversized_text_file_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
@@ -104,3 +112,41 @@ def test_an_oversized_text_file_is_refused_without_reading_it_whole(tmp_path, mo
     (tmp_path / "big.txt").write_text("Satz. " * 500, encoding="utf-8")
     (error,) = read_articles([tmp_path / "big.txt"])
     assert isinstance(error, ReadError) and "file too large (3000 bytes" in error.reason
+
+
+def test_jsonl_without_title_takes_it_from_the_text_and_dates_are_normalised(tmp_path):
+    lines = [
+        {"id": "ohne-titel", "text": "Rat beschließt neues Bad\n\nDer Rat hat am Montag das Bad beschlossen."},
+        {"id": "nur-lead", "text": "Der Rat hat am Montag das neue Hallenbad beschlossen. Es kostet zwölf Millionen."},
+        {"id": "null-titel", "title": None, "text": "Kurzer Satz.", "published": "21. Mai 2025"},
+        {"id": "d1", "title": "T", "text": "Satz.", "published": "21.05.2025"},
+        {"id": "d2", "title": "T", "text": "Satz.", "published": "2025-05-21T08:00:00+02:00"},
+        {"id": "d3", "title": "T", "text": "Satz.", "published": "May 21, 2025"},
+        {"id": "html", "html": "<html><body><article><h1>Bad eröffnet</h1><p>Das neue Hallenbad ist seit Montag "
+                               "geöffnet. Der Eintritt kostet fünf Euro.</p></article></body></html>"},
+    ]
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8")
+    articles = {a.doc_id: a for a in read_articles([path])}
+    assert articles["ohne-titel"].title == "Rat beschließt neues Bad"
+    assert articles["nur-lead"].title == "Der Rat hat am Montag das neue Hallenbad beschlossen."
+    assert articles["null-titel"].title == "Kurzer Satz." and articles["null-titel"].published == "2025-05-21"
+    assert {articles[d].published for d in ("d1", "d2", "d3")} == {"2025-05-21"}
+    assert articles["html"].title == "Bad eröffnet" and "Der Eintritt kostet fünf Euro." in articles["html"].text
+    assert "<" not in articles["html"].text
+
+
+def test_a_bad_date_is_still_a_clear_error(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "x", "title": "T", "text": "Satz.", "published": "letzten Dienstag"}))
+    (error,) = read_articles([path])
+    assert error.reason == ("published: not a date: 'letzten Dienstag' (use e.g. 2025-05-21, 21.05.2025 "
+                            "or 21. Mai 2025)")
+
+
+def test_html_files_beside_text_files_in_a_folder(tmp_path):
+    (tmp_path / "seite.html").write_text("<html><head><title>Bad eröffnet | Kreisblatt</title></head><body><article>"
+                                         "<h1>Bad eröffnet</h1><p>Das neue Hallenbad ist seit Montag geöffnet. Der "
+                                         "Eintritt kostet fünf Euro.</p></article></body></html>", encoding="utf-8")
+    (tmp_path / "notiz.txt").write_text("Titel der Notiz hier\n\nDer Rat tagt am Montag.", encoding="utf-8")
+    assert [a.doc_id for a in read_articles([tmp_path])] == ["notiz", "seite"]
