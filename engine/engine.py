@@ -16,6 +16,11 @@ from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
 
 
+def load_encoder(settings: Settings) -> Embedder:
+    """The configured encoder; every process (service, CLI, Ray workers) loads it through here."""
+    return Embedder(settings)
+
+
 @dataclass(frozen=True)
 class Status:
     documents: int
@@ -27,7 +32,7 @@ class Status:
 class Engine:
     def __init__(self, settings: Settings, create: bool = False, encoder: Embedder | None = None):
         self.settings = settings
-        self.encoder = encoder or Embedder(settings)  # tests share one loaded model
+        self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
         self.index = Index.open(settings.index_dir, self.encoder, create=create)
         self.searcher = Searcher(IndexRetriever(self.index), self.encoder)
         self.indexer = ArticleIndexer(self.index, settings)
