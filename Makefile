@@ -8,10 +8,12 @@ INDEX_DIR ?= $(or $(FUNDSTELLE_INDEX_DIR),var/index)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fundstelle-installed
 MODEL := models/multilingual-e5-small/fundstelle_recipe.json
+# ONNX fp32 + int8 exports of the model (models/export.py); offline, idempotent, a few minutes once.
+EXPORTS := models/multilingual-e5-small/onnx/fundstelle_export.json
 
 .PHONY: install run test bench quality clean
 
-install: $(STAMP) $(MODEL)
+install: $(STAMP) $(MODEL) $(EXPORTS)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,13 +24,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(MODEL): models/build_e5.py $(STAMP)
-	$(BIN)/python models/build_e5.py
+	$(BIN)/fundstelle model build
+
+$(EXPORTS): models/export.py $(MODEL)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m models.export
 
 run: install
 	test -f $(INDEX_DIR)/fundstelle.sqlite3 || $(BIN)/fundstelle index --index-dir $(INDEX_DIR)
 	$(BIN)/fundstelle serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT)
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: install

@@ -1,8 +1,9 @@
 """The retrieval-quality benchmark of BENCHMARKS.md in one command.
 
 XQuAD paragraphs among all 1,028 10kGNAD test articles, German questions and English
-questions against the German paragraphs, every mode (lexical, dense, fused, hybrid).
-Results go to stdout and to bench/results/quality-<language>.json.
+questions against the German paragraphs, every mode (lexical, dense, fused, hybrid); then the
+hand-written question set over the bundled articles (data/questions).
+Results go to stdout and to bench/results/quality-<de|en|bundled>.json.
 
     .venv/bin/python bench/quality.py [--limit N] [extra `fundstelle eval` options]
 
@@ -21,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.evaluate import DEFAULT_CONTEXTS, DEFAULT_DISTRACTORS, main, table
+from evaluation.command import main, table  # noqa: E402
+from evaluation.datasets import DEFAULT_CONTEXTS, DEFAULT_DISTRACTORS  # noqa: E402
 
 SETTINGS = {
     "de": [],
@@ -44,6 +46,16 @@ def run(extra: list[str]) -> int:
         print(f"\n{language}: {summary['asked']} questions, {summary['indexed_articles']} articles, "
               f"{summary['passages']} passages")
         print(table(summary["results"]))
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["--set", "bundled", "--json", "--quiet"])
+    if code:
+        return code
+    summary = json.loads(buffer.getvalue())
+    (out / "quality-bundled.json").write_text(json.dumps(summary, indent=2))
+    print("\nbundled question set:")
+    for lang, m in summary["results"].items():
+        print(f"{lang}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in m.items()))
     return 0
 
 

@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from engine import Engine  # noqa: E402
+from evaluation.datasets import gnad_articles  # noqa: E402  (one 10kGNAD reader for eval and bench)
 from indexer.config import Settings  # noqa: E402
 from indexer.documents import Article  # noqa: E402
 from indexer.readers import ReadError, read_articles  # noqa: E402
-from service.engine import Engine  # noqa: E402
-from service.evaluate import gnad_articles  # noqa: E402  (one 10kGNAD reader for eval and bench)
-from service.search import Searcher  # noqa: E402
+from retrieval.query import analyse  # noqa: E402
 
 
 def jsonl_gz_articles(path: Path) -> Iterator[Article]:
@@ -71,25 +71,25 @@ def main() -> int:
     settings = Settings(index_dir=folder)
     started = time.perf_counter()
     engine = Engine(settings, create=True)
-    _ = engine.embedder.dim  # load the model outside the timed indexing run
+    engine.warm()  # load the model outside the timed indexing run
     load_s = time.perf_counter() - started
 
-    report = engine.indexer.run(islice(articles(args.paths), args.limit), progress=True)
-    documents, passages = engine.index.counts()
+    report = engine.index_articles(islice(articles(args.paths), args.limit), progress=True)
+    documents, passages = engine.status().documents, engine.status().passages
 
     rng = random.Random(args.seed)
     ids = engine.index.store.passage_ids()
     sample = engine.index.store.passages([int(i) for i in rng.sample(list(ids), min(args.queries, len(ids)))])
     questions = [" ".join(p.text.split()[:10]) for p in sample.values()]
-    engine.searcher.run(questions[0])  # warm-up
-    retriever = Searcher(engine.index, highlight=False)  # fusion and variety, no sentence scoring
+    engine.ask(questions[0])  # warm-up
     latencies, retrieval = [], []
     for question in questions:
         t0 = time.perf_counter()
-        engine.searcher.run(question, 5)
+        engine.ask(question, 5)
         latencies.append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        retriever.search(question, 5)
+        query = analyse(question, engine.encoder)
+        t0 = time.perf_counter()  # the candidates alone: vector search, BM25, reading the passages
+        engine.searcher.retriever.retrieve(query)
         retrieval.append((time.perf_counter() - t0) * 1000)
 
     result = {

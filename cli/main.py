@@ -20,6 +20,9 @@ app = typer.Typer(help="Fundstelle: ask questions about news articles, get cited
                   no_args_is_help=True, add_completion=False)
 
 IndexDir = Annotated[Path | None, typer.Option("--index-dir", help="Index folder [env: FUNDSTELLE_INDEX_DIR]")]
+RayAddress = Annotated[str | None, typer.Option(
+    "--ray", help="Sharded archive on this Ray cluster (address, or `local`: start one here on loopback); "
+    "see docs/scale-out.md")]
 
 
 def _settings(**overrides) -> ServiceSettings:
@@ -45,6 +48,12 @@ def index(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (.txt, .md, .jsonl); default: the bundled corpus")] = None,
     index_dir: IndexDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    ray: RayAddress = None,
+    shards: Annotated[int | None, typer.Option("--shards", min=1, max=1000,
+                                               help="Shards of a new archive (with --ray)")] = None,
+    embedders: Annotated[int, typer.Option("--embedders", min=1, help="Embedding actors (with --ray)")] = 1,
+    pin_shards: Annotated[bool, typer.Option("--pin-shards", help="Shard i's writer only on nodes with "
+                                             "resource fundstelle-shard-i (with --ray)")] = False,
 ) -> None:
     """Add or update articles (upsert by doc_id; unchanged articles are skipped)."""
     from indexer.readers import read_articles
@@ -53,6 +62,13 @@ def index(
     if not paths and not settings.corpus_dir.is_dir():
         _fail(f"no paths given and no corpus folder at {settings.corpus_dir} (FUNDSTELLE_CORPUS_DIR): "
               "name the files or folders to index")
+    if ray is not None:
+        from scaleout.commands import index_command
+
+        raise typer.Exit(index_command(ray, settings, paths or [settings.corpus_dir], shards, embedders,
+                                       pin_shards, quiet))
+    if shards is not None:
+        _fail("--shards needs --ray: a single-node index has no shards")
     engine = _engine(settings, create=True)
     try:
         report = engine.index_articles(read_articles(paths or [settings.corpus_dir]), progress=not quiet)
@@ -93,6 +109,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="[env: FUNDSTELLE_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="[env: FUNDSTELLE_PORT]")] = None,
     create: Annotated[bool, typer.Option("--create", help="Start with an empty index if the folder has none")] = False,
+    ray: RayAddress = None,
+    replicas: Annotated[int, typer.Option("--replicas", min=1, help="Replicas per shard (with --ray)")] = 1,
+    ingress_replicas: Annotated[int, typer.Option("--ingress-replicas", min=1,
+                                                  help="Replicas of the HTTP ingress (with --ray)")] = 1,
+    shard_timeout: Annotated[float, typer.Option("--shard-timeout", min=0.1, help="Seconds before a silent "
+                                                 "shard counts as missing (with --ray)")] = 10.0,
+    pin_shards: Annotated[bool, typer.Option("--pin-shards", help="Shard i only on nodes with resource "
+                                             "fundstelle-shard-i (with --ray)")] = False,
 ) -> None:
     """Serve the HTTP API and the chat page."""
     import uvicorn
@@ -101,6 +125,11 @@ def serve(
     from service.app import create_app
 
     settings = _settings(index_dir=index_dir, host=host, port=port)
+    if ray is not None:
+        from scaleout.commands import serve_command
+
+        _check_model(settings)
+        raise typer.Exit(serve_command(ray, settings, replicas, ingress_replicas, shard_timeout, pin_shards))
     if not create and not (settings.index_dir / DB_NAME).is_file():
         _fail(f"no index at {settings.index_dir}: run `fundstelle index --index-dir {settings.index_dir}` first, "
               "or pass --create to start with an empty one")
@@ -122,22 +151,36 @@ def ask(
     index_dir: IndexDir = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as POST /api/ask")] = False,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Only this outlet (case-insensitive); repeat for several")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Published on or after this day (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Published on or before this day (YYYY-MM-DD)")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="relevance, or date: the same passages, newest first")
+                    ] = "relevance",
 ) -> None:
     """Answer a question from the index."""
     from pydantic import ValidationError
 
     from service.schemas import AskRequest, AskResponse
 
+    wanted = {"sources": source, "published_from": since, "published_to": until}
+    filters = {k: v for k, v in wanted.items() if v is not None} or None
     try:
-        request = AskRequest(question=question, top_k=top_k)
+        request = AskRequest(question=question, top_k=top_k, filters=filters, sort=sort)
     except ValidationError as exc:
-        _fail(exc.errors()[0]["msg"])
-    response = AskResponse.from_answer(_engine(_settings(index_dir=index_dir)).ask(request.question, request.top_k))
+        error = exc.errors()[0]
+        names = {"sources": "--source", "published_from": "--since", "published_to": "--until", "sort": "--sort"}
+        where = next((names[str(p)] for p in reversed(error["loc"]) if str(p) in names), "")
+        _fail(f"{where}: {error['msg'].removeprefix('Value error, ')}" if where else error["msg"])
+    engine = _engine(_settings(index_dir=index_dir))
+    answer = engine.ask(request.question, request.top_k,
+                        filters=request.filters.to_filters() if request.filters else None, sort=request.sort)
+    response = AskResponse.from_answer(answer)
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
         return
     if not response.passages:
-        typer.echo("No passage found.")
+        typer.echo("No passage found" + (" within the filters." if request.filters else "."))
     for hit in response.passages:
         c = hit.citation
         meta = ", ".join(x for x in (c.source, c.published) if x)

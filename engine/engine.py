@@ -11,6 +11,7 @@ from indexer.embedding import Embedder
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer, IndexReport
 from indexer.readers import ReadError
+from retrieval.filters import Filters, Sort, fold, order
 from retrieval.hits import Answer
 from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
@@ -38,8 +39,26 @@ class Engine:
         self.indexer = ArticleIndexer(self.index, settings)
 
     # -- questions ------------------------------------------------------------------------
-    def ask(self, question: str, top_k: int = 5) -> Answer:
-        return self.searcher.ask(question, top_k)
+    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
+            sort: Sort = Sort.RELEVANCE, history: list[str] | None = None) -> Answer:
+        """The top_k passages; ``filters`` narrow the pool inside both retrievers, ``sort`` orders them,
+        ``history`` (earlier questions, most recent last) gives an elliptic follow-up its context."""
+        return order(self.searcher.ask(question, top_k, history, filters), sort)
+
+    def sources(self) -> list[dict]:
+        """Outlets with their article counts and date ranges, most articles first (see Store.sources).
+
+        Spellings that differ only in case are one outlet (filters match them case-insensitively);
+        it is listed under its most frequent spelling. Articles without a source are not listed.
+        """
+        merged: dict[str, dict] = {}
+        for source, count, first, last in sorted(self.index.store.sources(), key=lambda r: -r[1]):
+            entry = merged.setdefault(fold(source), {"source": source.strip(), "documents": 0,
+                                                     "first_published": None, "last_published": None})
+            entry["documents"] += count
+            entry["first_published"] = min(filter(None, (entry["first_published"], first)), default=None)
+            entry["last_published"] = max(filter(None, (entry["last_published"], last)), default=None)
+        return sorted(merged.values(), key=lambda e: (-e["documents"], e["source"].casefold()))
 
     # -- reading ----------------------------------------------------------------------------
     def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:

@@ -14,13 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+from engine.engine import load_encoder
 from evaluation.cache import CachingEncoder, prefill
 from evaluation.datasets import DEFAULT_CONTEXTS, DEFAULT_DISTRACTORS, EvalError, load_dataset
-from evaluation.harness import evaluate, metrics
+from evaluation.harness import evaluate, evaluate_set, metrics, set_metrics
 from evaluation.indexes import EVAL_ROOT, open_index
+from evaluation.questionset import DEFAULT_QUESTIONS, read_question_set
 from indexer.config import Settings
-from indexer.embedding import Embedder
 from indexer.errors import IndexProblem
+from indexer.readers import ReadError, read_articles
 from retrieval.query import Mode
 from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
@@ -33,6 +35,12 @@ def parser() -> argparse.ArgumentParser:
                     "(through the real pipeline), each question is asked through the same search as "
                     "/api/ask. Reports recall@1/5/10, MRR@10 and the highlight rate.",
     )
+    p.add_argument("--set", choices=("xquad", "bundled"), default="xquad", dest="dataset",
+                   help="xquad: SQuAD-format contexts and questions (the options below); bundled: the hand-written "
+                        "question set in --question-set over the articles in --corpus, with unanswerable questions "
+                        "and follow-ups")
+    p.add_argument("--question-set", type=Path, default=DEFAULT_QUESTIONS, help="folder of the bundled question set")
+    p.add_argument("--corpus", type=Path, default=Path("data/corpus"), help="articles the bundled set asks about")
     p.add_argument("--contexts", type=Path, default=DEFAULT_CONTEXTS, help="SQuAD file whose paragraphs are indexed")
     p.add_argument("--questions", type=Path, default=None,
                    help="SQuAD file whose questions are asked (parallel to --contexts: same ids); "
@@ -66,10 +74,51 @@ def table(results: dict[str, dict[str, float]]) -> str:
 def main(args: list[str] | None = None) -> int:
     opts = parser().parse_args(args)
     try:
-        return _run(opts)
+        return _run_bundled(opts) if opts.dataset == "bundled" else _run(opts)
     except (EvalError, IndexProblem) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _encoder(opts: argparse.Namespace, settings: Settings):
+    encoder = load_encoder(settings)
+    return encoder if opts.no_cache else CachingEncoder(encoder, EVAL_ROOT / "embeddings.sqlite3")
+
+
+def _run_bundled(opts: argparse.Namespace) -> int:
+    log = (lambda *a: print(*a, file=sys.stderr)) if not opts.quiet else (lambda *a: None)
+    questions = read_question_set(opts.question_set)
+    articles = [a for a in read_articles([opts.corpus]) if not isinstance(a, ReadError)]
+    if not articles:
+        raise EvalError(f"no articles in {opts.corpus}")
+    settings = Settings()
+    encoder = _encoder(opts, settings)
+    index, folder = open_index(articles, encoder, settings, opts.index_dir, progress=not opts.quiet, log=log)
+    searcher = Searcher(IndexRetriever(index), encoder)
+    started = time.perf_counter()
+    outcomes = evaluate_set(searcher, questions, progress=not opts.quiet)
+    seconds = time.perf_counter() - started
+    results = {lang: set_metrics(outcomes, lang) for lang in ("de", "en")} | {"all": set_metrics(outcomes)}
+    if opts.details:
+        with open(opts.details, "w") as details:
+            for o in outcomes:
+                details.write(json.dumps(o.__dict__, ensure_ascii=False) + "\n")
+    summary = {"question_set": str(opts.question_set), "corpus": str(opts.corpus), "asked": len(outcomes),
+               "index_dir": str(folder), "seconds": round(seconds, 1), "results": results}
+    if opts.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        cols = ("questions", "hit@1", "hit@5", "mrr@10", "highlight", "answerable_flagged", "unanswerable",
+                "unanswerable_flagged")
+        print(f"question set {opts.question_set} over {opts.corpus}: {len(outcomes)} questions")
+        print("lang " + " ".join(f"{c:>20}" for c in cols))
+        for lang, m in results.items():
+            print(f"{lang:<4} " + " ".join(f"{m[c]:>20.3f}" if isinstance(m[c], float) else f"{m[c]:>20}"
+                                           for c in cols))
+        print("hit = a passage of the gold article holding a gold answer verbatim; highlight = its highlighted "
+              "sentence holds it;\nflagged = answered with answer_found false (wanted for unanswerable questions only)")
+    index.store.close()
+    return 0
 
 
 def _run(opts: argparse.Namespace) -> int:
@@ -84,9 +133,7 @@ def _run(opts: argparse.Namespace) -> int:
         log(f"warning: {len(data.unmatched)} questions match no paragraph of {opts.contexts} and are not asked "
             f"(e.g. {', '.join(data.unmatched[:3])})")
     settings = Settings()
-    encoder = Embedder(settings)
-    if not opts.no_cache:
-        encoder = CachingEncoder(encoder, EVAL_ROOT / "embeddings.sqlite3")
+    encoder = _encoder(opts, settings)
     index, folder = open_index(data.articles, encoder, settings, opts.index_dir, progress=not opts.quiet, log=log)
     if isinstance(encoder, CachingEncoder):
         prefill(encoder, index, [q.text for q in data.questions], doc_prefix="xquad-")

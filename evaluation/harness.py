@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from evaluation.datasets import Question
+from retrieval.confidence import coverage
+from retrieval.followup import contextualise
+from retrieval.query import Mode, analyse
 from retrieval.searcher import Searcher
 
 TOP = 10
@@ -66,4 +69,57 @@ def metrics(outcomes: Sequence[Outcome]) -> dict[str, float]:
         "highlight": sum(bool(o.highlighted) for o in found) / max(1, len(found)),
         "answer_in_passage": sum(bool(o.answer_in_passage) for o in found) / max(1, len(found)),
         "highlight_share": statistics.fmean(o.highlight_share for o in found) if found else 0.0,
+    }
+
+
+# -- the hand-written question set -------------------------------------------------------------
+@dataclass
+class SetOutcome:
+    qid: str
+    lang: str
+    answerable: bool
+    kinds: tuple[str, ...]
+    rank: int | None  # first passage that holds a gold answer, in the top 10
+    highlighted: bool | None  # its highlighted sentence holds the answer
+    answer_found: bool  # what the service said
+    confidence: float  # of the first passage
+    cosine: float = 0.0  # of the first passage's best sentence (calibration input)
+    coverage: float = 0.0  # of the question's terms in the first passage (calibration input)
+
+
+def evaluate_set(searcher: Searcher, questions: Iterable, progress: bool = False) -> list[SetOutcome]:
+    outcomes = []
+    for q in tqdm(list(questions), desc="asking (question set)", unit=" q", disable=not progress):
+        answer = searcher.ask(q.text, TOP, history=list(q.history))
+        rank = highlighted = None
+        for r, hit in enumerate(answer.hits, start=1):
+            if hit.passage.doc_id in q.doc_ids and any(a in hit.passage.text for a in q.answers):
+                rank = r
+                marked = " ".join(hit.passage.text[s:e] for s, e in hit.highlights)
+                highlighted = any(a in marked for a in q.answers)
+                break
+        first = answer.hits[0] if answer.hits else None
+        query = analyse(contextualise(q.text, list(q.history)), None, Mode.LEXICAL)
+        outcomes.append(SetOutcome(
+            q.qid, q.lang, q.answerable, q.kinds, rank, highlighted, answer.answer_found,
+            first.confidence if first else 0.0, first.cosine if first else 0.0,
+            coverage(query, first.passage.text) if first else 0.0))
+    return outcomes
+
+
+def set_metrics(outcomes: Sequence[SetOutcome], lang: str | None = None) -> dict[str, float]:
+    chosen = [o for o in outcomes if lang is None or o.lang == lang]
+    answerable = [o for o in chosen if o.answerable]
+    unanswerable = [o for o in chosen if not o.answerable]
+    found = [o for o in answerable if o.rank is not None]
+    n = max(1, len(answerable))
+    return {
+        "questions": len(answerable),
+        "hit@1": sum(o.rank == 1 for o in found) / n,
+        "hit@5": sum(o.rank <= DEFAULT_TOP for o in found) / n,
+        "mrr@10": sum(1 / o.rank for o in found) / n,
+        "highlight": sum(bool(o.highlighted) for o in found) / max(1, len(found)),
+        "answerable_flagged": sum(not o.answer_found for o in answerable) / n,
+        "unanswerable": len(unanswerable),
+        "unanswerable_flagged": sum(not o.answer_found for o in unanswerable) / max(1, len(unanswerable)),
     }

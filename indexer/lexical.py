@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 
 import Stemmer
+from compound_split import char_split
 
 
 def _words(block: str) -> list[str]:
@@ -54,8 +55,30 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("german")
 
 
+# German compounds also give their parts ("Bahntransporte" -> bahntransport, bahn, transport), so a
+# question's "Bahn" finds them. CharSplit's split score is reliable for long words; shorter ones
+# split wrongly too often ("Soldaten" -> "Sol" + "Daten"), so they need a clearly positive score.
+COMPOUND_MIN_CHARS = 10
+LONG_COMPOUND_CHARS = 13
+PART_MIN_CHARS = 4
+
+
+@lru_cache(maxsize=200_000)
+def compound_parts(word: str) -> tuple[str, ...]:
+    """The parts of a German compound (lower case), recursively; () for a word that is none."""
+    if len(word) < COMPOUND_MIN_CHARS or not word.isalpha():
+        return ()
+    score, left, right = char_split.split_compound(word)[0]
+    wanted = -0.6 if len(word) >= LONG_COMPOUND_CHARS else 0.5
+    if score < wanted or len(left) < PART_MIN_CHARS or len(right) < PART_MIN_CHARS:
+        return ()
+    left, right = left.lower(), right.lower()
+    return (left, *compound_parts(left), right, *compound_parts(right))
+
+
 def terms(text: str) -> list[str]:
-    """Stemmed content terms; hyphenated compounds also give their parts ("KN-23" -> kn23, kn, 23)."""
+    """Stemmed content terms; hyphenated compounds also give their parts ("KN-23" -> kn23, kn, 23), and so do
+    German compounds (:func:`compound_parts`)."""
     out: list[str] = []
     for match in WORD.finditer(text.lower()):
         word = match.group()
@@ -64,5 +87,6 @@ def terms(text: str) -> list[str]:
             continue
         parts = re.split(r"[-'’]", word)
         candidates = [word.replace("-", "").replace("'", "").replace("’", "")] + (parts if len(parts) > 1 else [])
+        candidates += [part for w in parts for part in compound_parts(w)]
         out.extend(w for w in candidates if w and w not in STOPWORDS and not (len(w) == 1 and not w.isdigit()))
     return _stemmer().stemWords(out)

@@ -38,6 +38,20 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
 """
+# Deleted passage ids with the generation that deleted them, so a reader (or a vector base file)
+# at generation g catches up by reading only what changed since g: rows with an id above its
+# high-water mark are new (AUTOINCREMENT never reuses ids), tombstones after g are gone.
+# A trigger, so every path that deletes passages (also older code, repairs, cascades) logs them;
+# the transaction that deletes also bumps the generation, hence "+ 1".
+VECTOR_LOG_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS passage_tombstones (id INTEGER PRIMARY KEY, generation INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS passage_tombstones_by_generation ON passage_tombstones(generation)",
+    """CREATE TRIGGER IF NOT EXISTS passages_tombstone AFTER DELETE ON passages BEGIN
+    INSERT OR REPLACE INTO passage_tombstones (id, generation)
+    VALUES (OLD.id, (SELECT CAST(value AS INTEGER) + 1 FROM meta WHERE key = 'generation'));
+END""",
+)
+VECTOR_CHUNK_ROWS = 50_000  # rows per bulk vector read: ~75 MB of fp32 blobs at dim 384
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,7 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row  # rows are read by column name (positions still work)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -101,6 +116,80 @@ class Store:
                 conn.execute(statement)  # not executescript: it would COMMIT the transaction early
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            self._create_vector_log(conn)
+
+    # -- the vector change log (tombstones) and the vector base files it vouches for ------
+    def _create_vector_log(self, conn: sqlite3.Connection) -> None:
+        for statement in VECTOR_LOG_SCHEMA:
+            conn.execute(statement)
+        # the log is complete for every generation after this one
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('tombstones_since', ?)", (str(self._generation(conn)),))
+
+    def upgrade(self) -> bool:
+        """Add the tombstone log to an index made before it existed; returns True if it did.
+
+        Additive (a table and a trigger), so the schema version stays: older code keeps
+        working on an upgraded index and its deletes are logged by the trigger too.
+        """
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name='passages_tombstone'").fetchone():
+            return False
+        with self.write() as conn:
+            self._create_vector_log(conn)
+        return True
+
+    def tombstones_since(self, conn: sqlite3.Connection | None = None) -> int:
+        """The log holds every passage deleted after this generation (older entries are pruned)."""
+        row = (conn or self.conn).execute("SELECT value FROM meta WHERE key='tombstones_since'").fetchone()
+        return int(row[0]) if row else 1 << 62
+
+    def high_water(self, conn: sqlite3.Connection | None = None) -> int:
+        """The largest passage id ever assigned (AUTOINCREMENT: later rows get larger ids)."""
+        row = (conn or self.conn).execute("SELECT seq FROM sqlite_sequence WHERE name='passages'").fetchone()
+        return int(row[0]) if row else 0
+
+    def changes_since(self, generation: int, high_water: int, dim: int, conn: sqlite3.Connection
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(gone ids, new ids, their vectors) since a state at ``generation`` whose largest
+        passage id was ``high_water``; None if the log does not reach back that far."""
+        if generation < self.tombstones_since(conn):
+            return None
+        gone = np.fromiter((r[0] for r in conn.execute(
+            "SELECT id FROM passage_tombstones WHERE generation > ? AND id <= ? ORDER BY id",
+            (generation, high_water))), dtype=np.int64)
+        chunks = list(self.vector_chunks(dim, conn, after=high_water))
+        fresh = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int64)
+        vectors = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros((0, dim), np.float32)
+        return gone, fresh, vectors
+
+    def changed_since(self, generation: int, high_water: int, conn: sqlite3.Connection | None = None) -> int:
+        """How many passages were added or deleted since that state (cheap: two index lookups)."""
+        conn = conn or self.conn
+        gone = conn.execute("SELECT COUNT(*) FROM passage_tombstones WHERE generation > ? AND id <= ?",
+                            (generation, high_water)).fetchone()[0]
+        fresh = conn.execute("SELECT COUNT(*) FROM passages WHERE id > ?", (high_water,)).fetchone()[0]
+        return int(gone) + int(fresh)
+
+    def vector_bases(self, conn: sqlite3.Connection | None = None) -> dict[str, int]:
+        """{token: generation} of the vector base files this store vouches for."""
+        row = (conn or self.conn).execute("SELECT value FROM meta WHERE key='vector_bases'").fetchone()
+        return {token: int(generation) for token, generation in json.loads(row[0])} if row else {}
+
+    def vouch_for_vector_base(self, token: str, generation: int, keep: int = 2) -> None:
+        """Record a base file's token *before* the file is renamed into place, keeping the
+        previous one too: a crash on either side of the rename leaves a base the store knows.
+        A store restored from a backup does not know the newer files, and rebuilds."""
+        with self.write() as conn:
+            known = [[t, g] for t, g in self.vector_bases(conn).items() if t != token]
+            self.set_meta(conn, vector_bases=json.dumps([[token, generation], *known][:keep]))
+
+    def prune_tombstones(self, up_to_generation: int) -> None:
+        """Forget deletions no base file or reader needs (readers behind this generation do a
+        full id comparison instead)."""
+        with self.write() as conn:
+            if up_to_generation <= self.tombstones_since(conn):
+                return
+            conn.execute("DELETE FROM passage_tombstones WHERE generation <= ?", (up_to_generation,))
+            self.set_meta(conn, tombstones_since=str(up_to_generation))
 
     def exists(self) -> bool:
         if not self.path.exists():
@@ -142,8 +231,9 @@ class Store:
     def set_meta(self, conn: sqlite3.Connection, **values: str) -> None:
         conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
 
-    def generation(self) -> int:
-        return self._generation(self.conn)
+    def generation(self, conn: sqlite3.Connection | None = None) -> int:
+        """The committed generation (inside ``conn``'s snapshot if given)."""
+        return self._generation(conn or self.conn)
 
     @staticmethod
     def _generation(conn: sqlite3.Connection) -> int:
@@ -279,6 +369,23 @@ class Store:
             out.append(f"{orphans} passages belong to no document")
         return out
 
+    def probably_in_step(self, conn: sqlite3.Connection | None = None) -> bool:
+        """A cheap pre-check for :meth:`problems` (run on every open): the passage ids and the
+        lexical rows' ids agree in count, sum and a hashed sum, and no passage lacks its document.
+
+        Two covering scans of integer keys instead of set differences over the FTS table (which
+        take seconds at a million passages); any disagreement means: run the full check.
+        """
+        conn = conn or self.conn
+        fingerprint = "COUNT(*), TOTAL(id), TOTAL((id * 2654435761) % 4294967311)"
+        passages = conn.execute(f"SELECT {fingerprint} FROM passages").fetchone()
+        lexical = conn.execute(f"SELECT {fingerprint} FROM passages_fts_docsize").fetchone()
+        if passages != lexical:
+            return False
+        return not conn.execute(
+            "SELECT 1 FROM passages p LEFT JOIN documents d USING (doc_id) WHERE d.doc_id IS NULL LIMIT 1"
+        ).fetchone()
+
     def fts_mismatch(self, conn: sqlite3.Connection) -> tuple[list[int], list[int]]:
         """(passage ids without lexical terms, lexical rows without a passage)."""
         missing = [r[0] for r in conn.execute(
@@ -288,8 +395,25 @@ class Store:
         return missing, orphaned
 
     def passage_ids(self, conn: sqlite3.Connection | None = None) -> np.ndarray:
-        rows = (conn or self.conn).execute("SELECT id FROM passages ORDER BY id").fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        cursor = (conn or self.conn).execute("SELECT id FROM passages ORDER BY id")
+        return np.fromiter((r[0] for r in cursor), dtype=np.int64)
+
+    def passage_count(self, conn: sqlite3.Connection | None = None) -> int:
+        return int((conn or self.conn).execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+
+    def repair_lexical(self) -> None:
+        """Drop passages of no document and bring the lexical (FTS) rows back in line with the
+        passages, in one transaction that bumps the generation (call under the write lock)."""
+        from indexer.inputs import lexical_input  # here, not at the top: inputs is not a store concern
+
+        with self.write() as conn:
+            conn.execute("DELETE FROM passages WHERE doc_id NOT IN (SELECT doc_id FROM documents)")
+            missing, orphaned = self.fts_mismatch(conn)
+            conn.executemany("DELETE FROM passages_fts WHERE rowid=?", [(i,) for i in orphaned])
+            for pid, p in self.passages(missing).items():
+                conn.execute("INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)",
+                             (pid, " ".join(lexical_input(p.title, p.heading, p.text))))
+            self._bump(conn)
 
     def vectors(self, ids: np.ndarray, dim: int, conn: sqlite3.Connection | None = None) -> np.ndarray:
         conn = conn or self.conn
@@ -307,36 +431,94 @@ class Store:
             raise IndexProblem(f"{len(wanted) - found} of {len(wanted)} passage vectors vanished while reading")
         return out
 
-    def all_vectors(self, dim: int, conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
-        rows = conn.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.empty((len(rows), dim), dtype=np.float32)
-        for n, (pid, blob) in enumerate(rows):
-            matrix[n] = _vector(pid, blob, dim)
-        return ids, matrix
+    def present_vectors(self, ids: np.ndarray, dim: int, conn: sqlite3.Connection | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those of ``ids`` that exist (in ``conn``'s snapshot), in no set order."""
+        conn = conn or self.conn
+        found, blobs = [], []
+        id_list = [int(i) for i in ids]
+        for start in range(0, len(id_list), 900):
+            chunk = id_list[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for pid, blob in conn.execute(f"SELECT id, vector FROM passages WHERE id IN ({marks})", chunk):
+                found.append(pid)
+                blobs.append(blob)
+        return np.array(found, dtype=np.int64), _matrix(found, blobs, dim)
 
-    def lexical(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """BM25 over passage terms; higher is better (FTS5's bm25() is negative)."""
-        rows = self.conn.execute(
-            "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
-            "ORDER BY bm25(passages_fts) LIMIT ?", (match, limit),
-        ).fetchall()
+    def vector_chunks(self, dim: int, conn: sqlite3.Connection, after: int = 0,
+                      rows: int = VECTOR_CHUNK_ROWS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """All vectors with ids above ``after`` in id order, as (ids, matrix) chunks: one blob
+        join and one ``np.frombuffer`` per chunk instead of a Python step per row."""
+        while True:
+            batch = conn.execute("SELECT id, vector FROM passages WHERE id > ? ORDER BY id LIMIT ?",
+                                 (after, rows)).fetchall()
+            if not batch:
+                return
+            ids = [r[0] for r in batch]
+            yield np.array(ids, dtype=np.int64), _matrix(ids, [r[1] for r in batch], dim)
+            after = ids[-1]
+
+    def all_vectors(self, dim: int, conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+        chunks = list(self.vector_chunks(dim, conn))
+        if not chunks:
+            return np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+    def lexical(self, match: str, limit: int, where: str | None = None, params: Sequence = ()
+                ) -> list[tuple[int, float]]:
+        """BM25 over passage terms; higher is better (FTS5's bm25() is negative).
+
+        ``where``: a SQL condition over ``passages p JOIN documents d`` (with its ``params``) that
+        restricts the matches before ranking, so a narrow filter still gets its best ``limit``.
+        """
+        if where is None:
+            rows = self.conn.execute(
+                "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? "
+                "ORDER BY bm25(passages_fts) LIMIT ?", (match, limit),
+            ).fetchall()
+        else:
+            rows = self.conn.execute(
+                "SELECT passages_fts.rowid, -bm25(passages_fts) FROM passages_fts"
+                " JOIN passages p ON p.id = passages_fts.rowid JOIN documents d ON d.doc_id = p.doc_id"
+                f" WHERE passages_fts MATCH ? AND ({where}) ORDER BY bm25(passages_fts) LIMIT ?",
+                (match, *params, limit),
+            ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    PASSAGE_COLUMNS = (
+        "SELECT p.id, p.doc_id, p.ordinal, p.paragraph, p.char_start, p.char_end, p.heading, p.sentences,"
+        " substr(d.text, p.char_start + 1, p.char_end - p.char_start) AS text, d.title, d.source, d.published, d.url"
+        " FROM passages p JOIN documents d USING (doc_id)"
+    )
+
+    @staticmethod
+    def _passage(row: sqlite3.Row) -> StoredPassage:
+        return StoredPassage(
+            id=row["id"], doc_id=row["doc_id"], ordinal=row["ordinal"], paragraph=row["paragraph"],
+            char_start=row["char_start"], char_end=row["char_end"], heading=row["heading"],
+            sentences=[tuple(s) for s in json.loads(row["sentences"])], text=row["text"], title=row["title"],
+            source=row["source"], published=row["published"], url=row["url"],
+        )
 
     def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(
-            "SELECT p.id, p.doc_id, p.ordinal, p.paragraph, p.char_start, p.char_end, p.heading, p.sentences,"
-            " substr(d.text, p.char_start + 1, p.char_end - p.char_start), d.title, d.source, d.published, d.url"
-            f" FROM passages p JOIN documents d USING (doc_id) WHERE p.id IN ({marks})", list(ids),
-        ).fetchall()
-        return {
-            r[0]: StoredPassage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], [tuple(s) for s in json.loads(r[7])], r[8],
-                                r[9], r[10], r[11], r[12])
-            for r in rows
-        }
+        rows = self.conn.execute(f"{self.PASSAGE_COLUMNS} WHERE p.id IN ({marks})", list(ids)).fetchall()
+        return {row["id"]: self._passage(row) for row in rows}
+
+    def neighbours(self, passage: StoredPassage) -> tuple[StoredPassage | None, StoredPassage | None]:
+        """The passages right before and after ``passage`` in its article (None at either end)."""
+        rows = self.conn.execute(f"{self.PASSAGE_COLUMNS} WHERE p.doc_id = ? AND p.ordinal IN (?, ?)",
+                                 (passage.doc_id, passage.ordinal - 1, passage.ordinal + 1)).fetchall()
+        found = {row["ordinal"]: self._passage(row) for row in rows}
+        return found.get(passage.ordinal - 1), found.get(passage.ordinal + 1)
+
+    def text_span(self, doc_id: str, start: int, end: int) -> str | None:
+        """``text[start:end]`` of an article, read in SQLite (the article itself may be long)."""
+        row = self.conn.execute("SELECT substr(text, ? + 1, ? - ?) AS span FROM documents WHERE doc_id = ?",
+                                (start, end, start, doc_id)).fetchone()
+        return row["span"] if row else None
 
     def document(self, doc_id: str) -> dict | None:
         with self.snapshot() as conn:  # the text and its passage offsets from the same version
@@ -372,11 +554,31 @@ class Store:
             total = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
             return total, self.documents(offset, limit)
 
+    def sources(self) -> list[tuple[str, int, str | None, str | None]]:
+        """(source, articles, first and last ISO publication day) per stored source spelling;
+        articles without a source are left out. Dates that are not ISO count as no date."""
+        day = "CASE WHEN published GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' THEN substr(published, 1, 10) END"
+        return [(r[0], int(r[1]), r[2], r[3]) for r in self.conn.execute(
+            f"SELECT source, COUNT(*), MIN({day}), MAX({day}) FROM documents"
+            " WHERE source IS NOT NULL AND trim(source) != '' GROUP BY source"
+        )]
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _matrix(ids: Sequence[int], blobs: list[bytes], dim: int) -> np.ndarray:
+    """Rows of float32 blobs as one matrix; a blob of the wrong size is named by its passage id."""
+    width = dim * 4
+    if any(not isinstance(b, bytes) or len(b) != width for b in blobs):
+        bad = next(n for n, b in enumerate(blobs) if not isinstance(b, bytes) or len(b) != width)
+        _vector(ids[bad], blobs[bad], dim)  # raises the clear message
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dim)
 
 
 def _vector(pid: int, blob: bytes, dim: int) -> np.ndarray:

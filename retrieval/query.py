@@ -13,6 +13,7 @@ from indexer.lexical import ENGLISH, GERMAN, terms
 
 if TYPE_CHECKING:
     from indexer.encoders import Encoder
+    from retrieval.filters import Filters
 
 
 class Mode(StrEnum):
@@ -59,6 +60,7 @@ class Query:
     vector: np.ndarray  # the e5 "query: " embedding, L2-normalised
     lexical_weight: float  # BM25's share of the fused score, in [0, 1]
     mode: Mode = Mode.HYBRID
+    filters: Filters | None = None  # outlet / period / article restriction, applied inside both retrievers
 
     @property
     def uses_dense(self) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 
 from indexer.index import Index
 from indexer.store import StoredPassage
+from retrieval.filters import allowed_passages, dense_within
 from retrieval.query import Query
 
 CANDIDATES = 50  # per retriever, before fusion
@@ -38,13 +39,17 @@ class IndexRetriever:
         index = self.index
         index.refresh()
         found = Candidates()
-        with index.store.snapshot():  # one read view: every id read below exists in it
-            if query.uses_dense:
+        filters = query.filters if query.filters is not None and query.filters.active else None
+        with index.store.snapshot() as conn:  # one read view: every id read below exists in it
+            allowed = allowed_passages(conn, filters) if filters else None  # filters act inside both sides
+            if query.uses_dense and allowed is not None:
+                found.dense = dense_within(index, query.vector, filters, allowed, self.candidates, conn)
+            elif query.uses_dense:
                 scores, ids = index.vectors.search(query.vector[None, :], self.candidates)
                 found.dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             match = query.fts_match() if query.uses_lexical else None
-            if match:
-                found.lexical = index.store.lexical(match, self.candidates)
+            if match and (allowed is None or len(allowed)):
+                found.lexical = index.store.lexical(match, self.candidates, *(filters.where() if filters else ()))
             wanted = list(dict.fromkeys([pid for pid, _ in found.dense] + [pid for pid, _ in found.lexical]))
             found.passages = index.store.passages(wanted)
             present = np.array([pid for pid in wanted if pid in found.passages], dtype=np.int64)  # FAISS may lag

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from retrieval.confidence import THRESHOLD, confidence
 from retrieval.evidence import Evidence, Highlighter
+from retrieval.filters import Filters
+from retrieval.followup import contextualise
 from retrieval.fusion import convex_fusion
 from retrieval.hits import Answer, Hit
 from retrieval.query import Mode, Query, analyse
 from retrieval.retrievers import Candidates, IndexRetriever
 from retrieval.variety import diversify
+from retrieval.windows import widen
 
 if TYPE_CHECKING:
     from indexer.encoders import Encoder
@@ -23,20 +28,29 @@ EVIDENCE_POOL = 20
 
 class Searcher:
     def __init__(self, retriever: IndexRetriever, encoder: Encoder, mode: Mode = Mode.HYBRID,
-                 highlighter: Highlighter | None = None):
+                 highlighter: Highlighter | None = None, windows: bool = True):
         self.retriever = retriever
         self.encoder = encoder
         self.mode = Mode(mode)
         self.highlighter = highlighter or Highlighter(encoder)
+        # context windows read the neighbouring passages of the index the hit came from
+        self.widen = (lambda hit: widen(retriever.index.store, hit)) if windows else None
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
+    def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
+            filters: Filters | None = None) -> Answer:
+        """The answer to ``question``, asked after ``history`` (earlier questions, most recent last),
+        from the articles that match ``filters``."""
         started = time.perf_counter()
-        hits = self.search(question, top_k)
-        return Answer(question, round((time.perf_counter() - started) * 1000, 1), hits)
+        hits = self.search(question, top_k, history, filters)
+        found = bool(hits) and hits[0].confidence >= THRESHOLD
+        return Answer(question, round((time.perf_counter() - started) * 1000, 1), hits, answer_found=found)
 
-    def search(self, question: str, top_k: int = 5) -> list[Hit]:
+    def search(self, question: str, top_k: int = 5, history: list[str] | None = None,
+               filters: Filters | None = None) -> list[Hit]:
         """The top_k passages, best first, with their scores and highlighted sentences."""
-        query = analyse(question, self.encoder, self.mode)
+        query = analyse(contextualise(question, history), self.encoder, self.mode)
+        if filters is not None and filters.active:  # the retrievers read them (before fusion)
+            query = replace(query, filters=filters)
         return self.rank(query, self.retriever.retrieve(query), top_k)
 
     def rank(self, query: Query, found: Candidates, top_k: int) -> list[Hit]:
@@ -52,7 +66,13 @@ class Searcher:
         missing = [found.passages[pid] for pid, _ in chosen if pid not in evidence]
         if missing:  # highlights only: these passages' scores are final already
             evidence.update(zip((p.id for p in missing), self.highlighter.analyse(query, missing), strict=True))
-        return [Hit(found.passages[pid], score, [evidence[pid].span]) for pid, score in chosen]
+        hits = []
+        for pid, score in chosen:
+            passage, sentence = found.passages[pid], evidence[pid]
+            cosine = sentence.cosine if sentence.cosine is not None else found.cosines.get(pid, 0.0)
+            hit = Hit(passage, score, [sentence.span], cosine, confidence(query, cosine, passage.text))
+            hits.append(self.widen(hit) if self.widen else hit)
+        return hits
 
     @staticmethod
     def _weigh_evidence(query: Query, found: Candidates, fused: list[tuple[int, float]],

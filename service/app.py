@@ -16,7 +16,7 @@ from engine import Engine
 from service import errors
 from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware
-from service.routes import ask, documents, health, metrics, pages
+from service.routes import ask, documents, health, metrics, pages, sources
 from service.settings import ServiceSettings, get_settings
 
 log = logging.getLogger("fundstelle")
@@ -59,7 +59,7 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
-    for module in (ask, documents, health, metrics, pages):
+    for module in (ask, documents, health, metrics, pages, sources):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

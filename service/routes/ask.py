@@ -12,6 +12,8 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(require
              responses=READ_ERRORS)
 def ask(body: AskRequest, engine: EngineDep) -> AskResponse:
     """The most relevant passages for the question, each with its citation and best sentence highlighted."""
-    response = AskResponse.from_answer(engine.ask(body.question, body.top_k))
+    filters = body.filters.to_filters() if body.filters else None
+    response = AskResponse.from_answer(engine.ask(body.question, body.top_k, filters=filters, sort=body.sort,
+                                                   history=body.history))
     observe_search(response)
     return response

@@ -10,6 +10,8 @@
   const TOP_K = 5;
   const ASK_TIMEOUT_MS = 120000;
   const STATUS_RETRY_MS = 4000;
+  const HISTORY_MAX = 5; // earlier questions sent with a follow-up (the API's limit)
+  const COPIED_MS = 2500;
 
   const $ = (id) => document.getElementById(id);
 
@@ -33,6 +35,14 @@
     panelBody: $("source-body"),
     panelStatus: $("source-status"),
     panelText: $("source-text"),
+    filters: $("filters"),
+    filtersState: $("filters-state"),
+    filterSource: $("filter-source"),
+    filterFrom: $("filter-from"),
+    filterTo: $("filter-to"),
+    filterSort: $("filter-sort"),
+    filterReset: $("filter-reset"),
+    announcer: $("announcer"),
   };
 
   const state = {
@@ -42,6 +52,8 @@
     panelTrigger: null,
     activeCard: null,
     turnCounter: 0,
+    history: [], // questions of this conversation that got an answer, oldest first
+    sourcesFor: null, // the article count the outlet list was loaded for
   };
 
   const numberFormat = new Intl.NumberFormat("de-DE");
@@ -161,6 +173,42 @@
     return url ? url.hostname.replace(/^www\./, "") : null;
   }
 
+  /** Plain-text citation: „Titel“, Quelle, 15. Oktober 2024, Absatz 3. https://… */
+  function citationText(citation) {
+    const parts = [`„${citation.title ? String(citation.title) : "Ohne Titel"}“`];
+    const source = sourceLabel(citation);
+    if (source) parts.push(source);
+    const date = formatDate(citation.published);
+    if (date) parts.push(date.label);
+    const paragraph = toInt(citation.paragraph, null);
+    if (paragraph !== null) parts.push(`Absatz ${numberFormat.format(paragraph)}`);
+    const url = safeHttpUrl(citation.url);
+    return `${parts.join(", ")}.${url ? ` ${url.href}` : ""}`;
+  }
+
+  /** Copy text with the Clipboard API; where that is missing (no secure context), the old way. */
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return;
+    }
+    const area = h("textarea", { className: "offscreen", readonly: true, "aria-hidden": "true" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    if (!ok) throw new Error("copy refused");
+  }
+
+  function announce(text) {
+    ui.announcer.textContent = "";
+    // a new text node, so screen readers announce the same message again
+    requestAnimationFrame(() => {
+      ui.announcer.textContent = text;
+    });
+  }
+
   /** "Quelle · 15. Oktober 2024 · Absatz 3" as a list of nodes separated by dots. */
   function metaLine(parent, meta, extra) {
     const parts = [];
@@ -260,6 +308,7 @@
       if (docs !== null) parts.push(`${numberFormat.format(docs)} Artikel`);
       if (passages !== null) parts.push(`${numberFormat.format(passages)} ${passages === 1 ? "Passage" : "Passagen"}`);
       setStatus("ready", parts.length ? parts.join(" · ") : "Bereit");
+      if (state.sourcesFor !== docs) loadSources(docs);
     } catch (err) {
       const body = err instanceof ApiError ? err.body : null;
       if (body && body.status === "error") setStatus("error", "Index nicht verfügbar");
@@ -319,7 +368,48 @@
     return notice;
   }
 
-  function renderCard(passage, index, turnId) {
+  function renderActions(citation, title) {
+    const actions = h("div", { className: "card-actions" });
+    const url = safeHttpUrl(citation.url);
+    if (url) {
+      actions.append(h("a", {
+        className: "card-action external",
+        href: url.href,
+        target: "_blank",
+        rel: "noopener noreferrer",
+        title: `Originalartikel „${title}“ öffnen (${url.hostname})`,
+      }, ["Zum Artikel", h("span", { "aria-hidden": "true", text: " ↗" })]));
+    }
+    const copy = h("button", {
+      type: "button",
+      className: "card-action copy",
+      title: "Titel, Quelle, Datum, Absatz und Link in die Zwischenablage kopieren",
+      "aria-label": `Zitat „${title}“ kopieren`,
+      text: "Zitat kopieren",
+    });
+    let timer = null;
+    copy.addEventListener("click", async () => {
+      clearTimeout(timer);
+      try {
+        await copyText(citationText(citation));
+        copy.textContent = "Kopiert ✓";
+        copy.classList.add("is-done");
+        announce("Zitat in die Zwischenablage kopiert.");
+      } catch {
+        copy.textContent = "Kopieren nicht möglich";
+        copy.classList.add("is-failed");
+        announce("Das Zitat konnte nicht kopiert werden.");
+      }
+      timer = setTimeout(() => {
+        copy.textContent = "Zitat kopieren";
+        copy.classList.remove("is-done", "is-failed");
+      }, COPIED_MS);
+    });
+    actions.append(copy);
+    return actions;
+  }
+
+  function renderCard(passage, index, turnId, muted) {
     const rank = toInt(passage.rank, index + 1);
     const citation = passage.citation && typeof passage.citation === "object" ? passage.citation : {};
     const title = citation.title ? String(citation.title) : "Ohne Titel";
@@ -341,7 +431,7 @@
       text: `[${rank}]`,
     });
 
-    const card = h("li", { className: "card", id: cardId }, [
+    const card = h("li", { className: muted ? "card card-muted" : "card", id: cardId }, [
       h("article", { className: "card-inner", "aria-labelledby": `${cardId}-title` }, [
         h("header", { className: "card-head" }, [
           h("span", { className: "rank" }, [h("span", { className: "visually-hidden", text: "Treffer " }), String(rank)]),
@@ -351,6 +441,7 @@
           ]),
         ]),
         h("p", { className: "passage" }, [text, " ", cite]),
+        renderActions(citation, title),
       ]),
     ]);
 
@@ -362,25 +453,44 @@
     return card;
   }
 
-  function renderAnswer(turn, result) {
+  function renderAnswer(turn, result, filtered) {
     const passages = Array.isArray(result.passages) ? result.passages : [];
+    // an older service does not say whether the archive answers the question: then it does
+    const found = result.answer_found !== false;
     if (passages.length === 0) {
+      // nothing at all (within the filters, if any): no nearest passages to show either
       renderNotice(
         turn,
         "empty",
         "Keine passende Stelle gefunden.",
-        "Versuchen Sie es mit anderen Begriffen oder einer allgemeineren Frage."
+        filtered
+          ? "Mit der gewählten Quelle und dem Zeitraum gibt es keinen Treffer. Erweitern Sie die Eingrenzung."
+          : "Versuchen Sie es mit anderen Begriffen oder einer allgemeineren Frage."
       );
       return;
     }
+    if (!found) {
+      renderNotice(
+        turn,
+        "none",
+        "Nichts im Archiv beantwortet diese Frage.",
+        "Die folgenden Stellen kommen der Frage am nächsten, beantworten sie aber nicht."
+      );
+    }
     const turnId = turn.id;
     const took = toInt(result.took_ms, null);
-    const summary = `${passages.length === 1 ? "1 Fundstelle" : `${numberFormat.format(passages.length)} Fundstellen`}${
+    const label = found
+      ? passages.length === 1 ? "1 Fundstelle" : `${numberFormat.format(passages.length)} Fundstellen`
+      : passages.length === 1 ? "Nächstgelegene Stelle" : `${numberFormat.format(passages.length)} nächstgelegene Stellen`;
+    const summary = `${label}${
       took !== null ? ` · ${took < 1000 ? `${numberFormat.format(took)} ms` : `${(took / 1000).toLocaleString("de-DE", { maximumFractionDigits: 1 })} s`}` : ""
     }`;
-    const answer = h("article", { className: "msg msg-bot answer", "aria-label": "Antwort" }, [
+    const answer = h("article", {
+      className: found ? "msg msg-bot answer" : "msg msg-bot answer is-nearest",
+      "aria-label": found ? "Antwort" : "Nächstgelegene Stellen, keine Antwort",
+    }, [
       h("p", { className: "answer-meta", text: summary }),
-      h("ol", { className: "cards" }, passages.map((p, i) => renderCard(p, i, turnId))),
+      h("ol", { className: "cards" }, passages.map((p, i) => renderCard(p, i, turnId, !found))),
     ]);
     turn.append(answer);
   }
@@ -395,6 +505,8 @@
     const turn = h("section", { className: "turn", id: `turn-${state.turnCounter}`, "aria-label": `Frage ${state.turnCounter}` });
     ui.conversation.append(turn);
     renderUserMessage(turn, q);
+    const chosen = currentFilters();
+    if (chosen.label) turn.append(h("p", { className: "turn-filters", text: `Eingegrenzt: ${chosen.label}` }));
     const pending = renderPending(turn);
     scrollIntoViewSoft(turn, "start");
     setBusy(true);
@@ -405,12 +517,14 @@
         {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ question: q, top_k: TOP_K }),
+          body: JSON.stringify(askBody(q, chosen)),
         },
         ASK_TIMEOUT_MS
       );
       pending.remove();
-      renderAnswer(turn, result);
+      renderAnswer(turn, result, Boolean(chosen.filters));
+      state.history.push(q);
+      if (state.history.length > HISTORY_MAX) state.history.splice(0, state.history.length - HISTORY_MAX);
     } catch (err) {
       pending.remove();
       const detail = err instanceof ApiError ? err.detail : String(err);
@@ -420,6 +534,99 @@
       setBusy(false);
       refreshStatus();
     }
+  }
+
+  /** The request: only what is set, so a plain question stays {question, top_k}. */
+  function askBody(question, chosen) {
+    const body = { question, top_k: TOP_K };
+    if (chosen.filters) body.filters = chosen.filters;
+    if (chosen.sort !== "relevance") body.sort = chosen.sort;
+    const history = state.history.slice(-HISTORY_MAX);
+    if (history.length) body.history = history;
+    return body;
+  }
+
+  /* ------------------------------------------------------------ filters */
+
+  const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+  /** The filters the controls say, as the API wants them, and as words for the user. */
+  function currentFilters() {
+    const filters = {};
+    const words = [];
+    const source = ui.filterSource.value;
+    if (source) {
+      filters.sources = [source];
+      words.push(source);
+    }
+    const from = ISO_DAY.test(ui.filterFrom.value) ? ui.filterFrom.value : "";
+    const to = ISO_DAY.test(ui.filterTo.value) ? ui.filterTo.value : "";
+    if (from) filters.published_from = from;
+    if (to) filters.published_to = to;
+    if (from && to) words.push(`${formatDate(from).label} – ${formatDate(to).label}`);
+    else if (from) words.push(`ab ${formatDate(from).label}`);
+    else if (to) words.push(`bis ${formatDate(to).label}`);
+    const sort = ui.filterSort.value === "date" ? "date" : "relevance";
+    if (sort === "date") words.push("neueste zuerst");
+    const any = Object.keys(filters).length > 0;
+    return { filters: any ? filters : null, sort, label: words.join(" · ") };
+  }
+
+  function updateFilterState() {
+    const chosen = currentFilters();
+    ui.filtersState.textContent = chosen.label || "Alle Quellen · gesamter Zeitraum";
+    ui.filters.classList.toggle("is-active", Boolean(chosen.label));
+    ui.filterReset.hidden = !chosen.label;
+    // keep the period well-formed: the end never before the start
+    ui.filterTo.min = ui.filterFrom.value || ui.filterTo.dataset.min || "";
+    ui.filterFrom.max = ui.filterTo.value || ui.filterFrom.dataset.max || "";
+  }
+
+  async function loadSources(documents) {
+    let body;
+    try {
+      body = await requestJson("/api/sources", { method: "GET" }, 15000);
+    } catch {
+      return; // the control keeps "Alle Quellen"; the next status refresh tries again
+    }
+    state.sourcesFor = documents;
+    const list = Array.isArray(body.sources) ? body.sources : [];
+    const selected = ui.filterSource.value;
+    const options = [h("option", { value: "", text: "Alle Quellen" })];
+    let first = null;
+    let last = null;
+    for (const item of list) {
+      if (!item || typeof item.source !== "string" || !item.source) continue;
+      const count = toInt(item.documents, null);
+      options.push(h("option", {
+        value: item.source,
+        text: count !== null ? `${item.source} (${numberFormat.format(count)})` : item.source,
+      }));
+      if (typeof item.first_published === "string" && ISO_DAY.test(item.first_published)) {
+        if (!first || item.first_published < first) first = item.first_published;
+      }
+      if (typeof item.last_published === "string" && ISO_DAY.test(item.last_published)) {
+        if (!last || item.last_published > last) last = item.last_published;
+      }
+    }
+    ui.filterSource.replaceChildren(...options);
+    ui.filterSource.value = list.some((item) => item && item.source === selected) ? selected : "";
+    for (const input of [ui.filterFrom, ui.filterTo]) {
+      input.dataset.min = first || "";
+      input.dataset.max = last || "";
+      input.min = first || "";
+      input.max = last || "";
+    }
+    updateFilterState();
+  }
+
+  function resetFilters() {
+    ui.filterSource.value = "";
+    ui.filterFrom.value = "";
+    ui.filterTo.value = "";
+    ui.filterSort.value = "relevance";
+    updateFilterState();
+    announce("Eingrenzung zurückgesetzt.");
   }
 
   /* -------------------------------------------------------------- panel */
@@ -612,6 +819,12 @@
     });
   }
 
+  for (const control of [ui.filterSource, ui.filterFrom, ui.filterTo, ui.filterSort]) {
+    control.addEventListener("change", updateFilterState);
+    control.addEventListener("input", updateFilterState);
+  }
+  ui.filterReset.addEventListener("click", resetFilters);
+
   ui.panelClose.addEventListener("click", closeSource);
   ui.backdrop.addEventListener("click", closeSource);
   ui.panelJump.addEventListener("click", () => scrollToCited(true));
@@ -621,6 +834,10 @@
     if (event.key === "Escape" && !ui.panel.hidden) {
       event.preventDefault();
       closeSource();
+    } else if (event.key === "Escape" && ui.filters.open && ui.filters.contains(document.activeElement)) {
+      event.preventDefault();
+      ui.filters.open = false;
+      ui.filters.querySelector("summary").focus();
     }
   });
 
@@ -628,6 +845,7 @@
     if (!ui.panel.hidden) ui.backdrop.hidden = !isNarrow();
   });
 
+  updateFilterState();
   refreshStatus();
   // Start typing right away on laptops; on touch screens don't pop up the keyboard uninvited.
   if (window.matchMedia("(pointer: fine)").matches) ui.input.focus({ preventScroll: true });

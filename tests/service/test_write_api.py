@@ -134,14 +134,45 @@ def test_without_a_configured_token_writes_are_refused_and_a_read_token_guards_r
                     response = c.request(method, path, json=CABLE_CAR, headers=headers)
                     assert response.status_code == 403, response.text
                     assert "FUNDSTELLE_API_TOKEN" in response.json()["detail"]
-            reads = [("GET", "/api/documents", None), ("GET", "/api/documents/003_b4d41754e5c68a6e", None),
-                     ("POST", "/api/ask", {"question": CABLE_QUESTION})]
-            for method, path, body in reads:
+            for method, path, body in READS:
                 for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer"}):
                     assert c.request(method, path, json=body, headers=headers).status_code == 401
-                allowed = c.request(method, path, json=body, headers={"Authorization": "Bearer read-secret"})
-                assert allowed.status_code in (200, 503), allowed.text  # 503 while the model still loads
             assert c.get("/healthz").status_code == 200
+            wait_ready(c, {"Authorization": "Bearer read-secret"})
+            for method, path, body in READS:
+                allowed = c.request(method, path, json=body, headers={"Authorization": "Bearer read-secret"})
+                assert allowed.status_code == 200, allowed.text
+    finally:
+        process.kill()
+        process.wait(30)
+
+
+READS = [("GET", "/api/documents", None), ("GET", "/api/documents/003_b4d41754e5c68a6e", None),
+         ("POST", "/api/ask", {"question": CABLE_QUESTION})]
+
+
+def wait_ready(client: httpx.Client, headers: dict[str, str]) -> None:
+    for _ in range(600):
+        if client.get("/readyz", headers=headers).status_code == 200:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the server did not become ready")
+
+
+def test_with_both_tokens_the_write_token_reads_too_and_the_read_token_cannot_write(sample_index_dir, tmp_path):
+    folder = tmp_path / "index"
+    shutil.copytree(sample_index_dir, folder, ignore=shutil.ignore_patterns("*.lock"))
+    url, process = start_unready({"INDEX_DIR": folder, "FUNDSTELLE_API_TOKEN": API_TOKEN,
+                                  "FUNDSTELLE_READ_TOKEN": "read-secret"})
+    try:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            wait_ready(c, {})
+            for token in (API_TOKEN, "read-secret"):
+                for method, path, body in READS:
+                    response = c.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+                    assert response.status_code == 200, (token, path, response.text)
+            refused = c.post("/api/documents", json=CABLE_CAR, headers={"Authorization": "Bearer read-secret"})
+            assert refused.status_code == 401, refused.text
     finally:
         process.kill()
         process.wait(30)

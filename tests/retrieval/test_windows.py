@@ -1,0 +1,42 @@
+"""Context windows: a passage takes in the neighbouring sentence on the side of its best sentence,
+and its offsets stay exact."""
+
+import pytest
+
+from retrieval.hits import Hit
+from retrieval.windows import widen
+
+QUESTIONS = [
+    "Wie viele nordkoreanische Soldaten sind in Russland?",
+    "How many North Korean soldiers are in Russia?",
+    "Welche Raketen hat Nordkorea geliefert?",
+    "Was bekommt Nordkorea von Russland dafür?",
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_widened_passages_are_exact_slices_of_their_article(engine, question):
+    for hit in engine.ask(question, top_k=10).hits:
+        p = hit.passage
+        assert engine.document(p.doc_id)["text"][p.char_start:p.char_end] == p.text
+        (start, end), = hit.highlights
+        assert 0 <= start < end <= len(p.text) and (start, end) in p.sentences
+        assert all(0 <= s < e <= len(p.text) for s, e in p.sentences)
+
+
+def test_a_last_sentence_takes_in_the_next_one_and_a_first_the_one_before(engine):
+    store = engine.index.store
+    middle = next(p for p in store.passages(store.passage_ids().tolist()).values()
+                  if all(store.neighbours(p)) and len(p.sentences) >= 2)
+    before, after = store.neighbours(middle)
+    last = widen(store, Hit(middle, 1.0, [middle.sentences[-1]]))
+    assert last.passage.char_start == middle.char_start
+    assert last.passage.char_end == after.char_start + after.sentences[0][1]
+    first = widen(store, Hit(middle, 1.0, [middle.sentences[0]]))
+    assert first.passage.char_start == before.char_start + before.sentences[-1][0]
+    assert first.passage.char_end == middle.char_end
+    shift = middle.char_start - first.passage.char_start
+    assert first.highlights == [(middle.sentences[0][0] + shift, middle.sentences[0][1] + shift)]
+    if len(middle.sentences) > 2:
+        inner = widen(store, Hit(middle, 1.0, [middle.sentences[1]]))
+        assert inner.passage == middle  # a sentence in the middle has its context already
