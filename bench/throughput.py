@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import Engine  # noqa: E402
-from evaluation.datasets import gnad_articles  # noqa: E402  (one 10kGNAD reader for eval and bench)
-from indexer.config import Settings  # noqa: E402
-from indexer.documents import Article  # noqa: E402
-from indexer.readers import ReadError, read_articles  # noqa: E402
-from retrieval.query import analyse  # noqa: E402
+from engine import Engine
+from evaluation.datasets import gnad_articles
+from indexer.config import Settings
+from indexer.documents import Article
+from indexer.readers import ReadError, read_articles
+from retrieval.query import analyse
 
 
 def jsonl_gz_articles(path: Path) -> Iterator[Article]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from indexer.config import Settings
 from indexer.documents import Article
-from indexer.embedding import Embedder
+from indexer.encoders import Encoder
+from indexer.encoders import load_encoder as load_configured_encoder
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer, IndexReport
 from indexer.readers import ReadError
@@ -17,9 +18,9 @@ from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
 
 
-def load_encoder(settings: Settings) -> Embedder:
+def load_encoder(settings: Settings) -> Encoder:
     """The configured encoder; every process (service, CLI, Ray workers) loads it through here."""
-    return Embedder(settings)
+    return load_configured_encoder(settings)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Status:
 
 
 class Engine:
-    def __init__(self, settings: Settings, create: bool = False, encoder: Embedder | None = None):
+    def __init__(self, settings: Settings, create: bool = False, encoder: Encoder | None = None):
         self.settings = settings
         self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
         self.index = Index.open(settings.index_dir, self.encoder, create=create)

@@ -156,7 +156,8 @@ def _run(opts: argparse.Namespace) -> int:
     summary = {
         "contexts": str(opts.contexts), "questions": str(opts.questions or opts.contexts),
         "distractors": str(opts.distractors) if opts.distractors else None,
-        "asked": len(data.questions), "unmatched": len(data.unmatched), "gold_articles": data.gold_docs, "distractor_articles": data.distractors,
+        "asked": len(data.questions), "unmatched": len(data.unmatched), "gold_articles": data.gold_docs,
+        "distractor_articles": data.distractors,
         "indexed_articles": docs, "passages": passages, "index_dir": str(folder),
         "seconds": {m: round(t, 1) for m, t in timings.items()}, "results": results,
     }

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evaluation.datasets import EvalError
 from indexer.config import Settings
 from indexer.documents import Article
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer
-from evaluation.datasets import EvalError
 
 if TYPE_CHECKING:
     from indexer.encoders import Encoder

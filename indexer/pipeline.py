@@ -21,11 +21,17 @@ from indexer.chunking import chunk
 from indexer.cleaning import clean
 from indexer.config import Settings
 from indexer.documents import Article, Passage
+from indexer.encoders import passage_spans
 from indexer.errors import Conflict, Unindexable
 from indexer.index import Index
-from indexer.inputs import embedding_input, lexical_input
+from indexer.inputs import embedding_input, lexical_input, sentence_input
 from indexer.readers import ReadError
 from indexer.store import Prepared, UpsertResult
+
+# How sentence vectors are made at index time: "separate" embeds each sentence as the highlighter reads
+# it (a second, shorter pass: about 1.3x the indexing time); "late" would pool the passage's own token
+# embeddings (free) but picked the answering sentence less often (BENCHMARKS.md, "Sentence vectors").
+SENTENCE_METHOD = "separate"
 
 
 @dataclass
@@ -54,6 +60,35 @@ def passages_of(article: Article, settings: Settings) -> list[Passage]:
     return chunk(article.doc_id, article.text, spans, settings.passage_target_chars, settings.passage_max_chars)
 
 
+def unembedded(article: Article, settings: Settings) -> tuple[list[Passage], list[str], list[list[str]]]:
+    """An article's index entry without its vectors: passages, what the model reads for each, BM25 terms.
+    (The sharded indexer cleans and chunks in one place and embeds in another; see scaleout.ingest.)"""
+    passages = passages_of(article, settings)
+    return (passages, [embedding_input(article.title, p.heading, p.text) for p in passages],
+            [lexical_input(article.title, p.heading, p.text) for p in passages])
+
+
+def embed_parts(encoder, articles: list[Article],
+                parts: list[tuple[list[Passage], list[str], list[list[str]]]]) -> list[Prepared]:
+    """Embed what :func:`unembedded` left out, all passages of ``articles`` in one call: the passage
+    vectors and, from the same forward pass, one vector per sentence (for the highlight, so a question
+    never waits for sentences to be embedded)."""
+    passages = [p for ps, _, _ in parts for p in ps]
+    inputs = [text for _, texts, _ in parts for text in texts]
+    spans = [passage_spans(text, p.text, p.sentences) for p, text in zip(passages, inputs, strict=True)]
+    titles = [article.title for article, (own, _, _) in zip(articles, parts, strict=True) for _ in own]
+    sentence_texts = [[sentence_input(title, p.text[s:e]) for s, e in p.sentences or [(0, len(p.text))]]
+                      for p, title in zip(passages, titles, strict=True)]
+    vectors, sentences = encoder.encode_passages_with_sentences(inputs, spans, method=SENTENCE_METHOD,
+                                                                sentence_texts=sentence_texts)
+    prepared, row = [], 0
+    for article, (own, _, terms) in zip(articles, parts, strict=True):
+        prepared.append(Prepared(article=article, passages=own, vectors=vectors[row : row + len(own)],
+                                 terms=terms, sentence_vectors=sentences[row : row + len(own)]))
+        row += len(own)
+    return prepared
+
+
 class ArticleIndexer:
     """Adds, replaces and deletes articles in an :class:`Index`."""
 
@@ -68,22 +103,16 @@ class ArticleIndexer:
         return passages_of(article, self.settings)
 
     def prepare(self, articles: list[Article]) -> list[Prepared]:
-        per_article = [self.passages_of(a) for a in articles]
-        inputs = [embedding_input(a.title, p.heading, p.text) for a, ps in zip(articles, per_article) for p in ps]
-        vectors = self.index.embedder.encode_passages(inputs)
-        prepared, row = [], 0
-        for article, passages in zip(articles, per_article, strict=True):
-            prepared.append(Prepared(
-                article=article, passages=passages, vectors=vectors[row : row + len(passages)],
-                terms=[lexical_input(article.title, p.heading, p.text) for p in passages],
-            ))
-            row += len(passages)
-        return prepared
+        return embed_parts(self.index.embedder, articles, [unembedded(a, self.settings) for a in articles])
 
     def _commit(self, prepared: list[Prepared], create_only: bool = False) -> UpsertResult:
         """One SQLite transaction under the cross-process write lock."""
         with self.index.write_lock(self.lock_timeout):
             return self.index.store.upsert(prepared, meta=self.index.model_meta(), create_only=create_only)
+
+    def commit(self, prepared: list[Prepared], create_only: bool = False) -> UpsertResult:
+        """Store articles prepared elsewhere (the sharded writers): one transaction, as :meth:`run` does."""
+        return self._commit(prepared, create_only=create_only)
 
     def run(self, items: Iterable[Article | ReadError], progress: bool = False, save: bool = True) -> IndexReport:
         """Upsert articles by doc_id, one transaction per batch; unchanged articles are not embedded.

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS passages (
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, paragraph INTEGER NOT NULL,
     char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
-    heading TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL
+    heading TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL,
+    sentence_vectors BLOB  -- one 8-bit vector per sentence (see pack_sentence_vectors); NULL: compute when asked
 );
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
@@ -69,6 +70,26 @@ class StoredPassage:
     source: str | None
     published: str | None
     url: str | None
+    # one row per sentence; None: not stored (an older index): the highlighter embeds them when asked
+    sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+def pack_sentence_vectors(vectors: np.ndarray) -> bytes:
+    """Unit vectors as int8 with one fp16 scale each: a quarter of float32, cosines within ~0.003."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    scale = np.maximum(np.abs(vectors).max(axis=1), 1e-12) / 127
+    codes = np.round(vectors / scale[:, None]).astype(np.int8)
+    return scale.astype(np.float16).tobytes() + codes.tobytes()
+
+
+def unpack_sentence_vectors(blob: bytes | None, dim: int) -> np.ndarray | None:
+    if not blob or len(blob) % (2 + dim):
+        return None
+    n = len(blob) // (2 + dim)
+    scale = np.frombuffer(blob, dtype=np.float16, count=n).astype(np.float32)
+    codes = np.frombuffer(blob, dtype=np.int8, offset=2 * n).reshape(n, dim).astype(np.float32)
+    vectors = codes * scale[:, None]
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass
@@ -90,6 +111,7 @@ class Prepared:
     passages: list[Passage]
     vectors: np.ndarray
     terms: list[list[str]]
+    sentence_vectors: list[np.ndarray] | None = None  # per passage, one row per sentence
 
 
 class Store:
@@ -126,13 +148,20 @@ class Store:
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('tombstones_since', ?)", (str(self._generation(conn)),))
 
     def upgrade(self) -> bool:
-        """Add the tombstone log to an index made before it existed; returns True if it did.
+        """Add what an index made before them lacks (the tombstone log, the sentence vector column);
+        returns True if it did.
 
         Additive (a table and a trigger), so the schema version stays: older code keeps
         working on an upgraded index and its deletes are logged by the trigger too.
         """
+        changed = False
+        columns = {row["name"] for row in self.conn.execute("PRAGMA table_info(passages)")}
+        if "sentence_vectors" not in columns:  # an index from before sentence vectors: NULL = compute when asked
+            with self.write() as conn:
+                conn.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
+            changed = True
         if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name='passages_tombstone'").fetchone():
-            return False
+            return changed
         with self.write() as conn:
             self._create_vector_log(conn)
         return True
@@ -311,13 +340,16 @@ class Store:
                         "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (a.doc_id, a.title, a.source, a.published, a.url, a.text, a.content_hash(), now),
                     )
-                    for passage, vector, terms in zip(item.passages, item.vectors, item.terms, strict=True):
+                    sentence_vectors = item.sentence_vectors or [None] * len(item.passages)
+                    for passage, vector, terms, sentences in zip(item.passages, item.vectors, item.terms,
+                                                                 sentence_vectors, strict=True):
                         cur = conn.execute(
                             "INSERT INTO passages (doc_id, ordinal, paragraph, char_start, char_end, heading,"
-                            " sentences, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            " sentences, vector, sentence_vectors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (a.doc_id, passage.ordinal, passage.paragraph, passage.char_start, passage.char_end,
                              passage.heading, json.dumps(passage.sentences),
-                             np.asarray(vector, dtype=np.float32).tobytes()),
+                             np.asarray(vector, dtype=np.float32).tobytes(),
+                             pack_sentence_vectors(sentences) if sentences is not None and len(sentences) else None),
                         )
                         conn.execute("INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)",
                                      (cur.lastrowid, " ".join(terms)))
@@ -487,7 +519,8 @@ class Store:
 
     PASSAGE_COLUMNS = (
         "SELECT p.id, p.doc_id, p.ordinal, p.paragraph, p.char_start, p.char_end, p.heading, p.sentences,"
-        " substr(d.text, p.char_start + 1, p.char_end - p.char_start) AS text, d.title, d.source, d.published, d.url"
+        " substr(d.text, p.char_start + 1, p.char_end - p.char_start) AS text, d.title, d.source, d.published, d.url,"
+        " p.sentence_vectors, length(p.vector) / 4 AS dim"
         " FROM passages p JOIN documents d USING (doc_id)"
     )
 
@@ -498,6 +531,7 @@ class Store:
             char_start=row["char_start"], char_end=row["char_end"], heading=row["heading"],
             sentences=[tuple(s) for s in json.loads(row["sentences"])], text=row["text"], title=row["title"],
             source=row["source"], published=row["published"], url=row["url"],
+            sentence_vectors=unpack_sentence_vectors(row["sentence_vectors"], row["dim"]),
         )
 
     def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]:

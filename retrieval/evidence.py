@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from indexer.inputs import sentence_input
 from indexer.lexical import terms
 from indexer.store import StoredPassage
 from retrieval.query import Language, Query
@@ -26,17 +27,13 @@ if TYPE_CHECKING:
 
 LEXICAL_WEIGHT = 0.02  # per shared term (German questions): breaks near-ties towards the question's words
 CACHE_SIZE = 20_000  # sentence vectors (384 floats each: about 30 MB)
-TITLE_WORDS = 8  # of the article title, as context for each sentence
 BATCH = 8  # sentences per forward pass, sorted by length: a batch is padded to its longest sentence
 
 
 def sentence_inputs(passage: StoredPassage) -> list[tuple[int, int, str]]:
-    """The candidate spans of a passage and the text the model reads for each: the sentence after the
-    first words of the article title (the topic; a whole lead sentence as title would only cost time)."""
+    """The candidate spans of a passage and the text the model reads for each (as at index time)."""
     spans = passage.sentences or [(0, len(passage.text))]
-    title = " ".join((passage.title or "").split()[:TITLE_WORDS])
-    prefix = f"{title}\n" if title else ""
-    return [(s, e, prefix + passage.text[s:e]) for s, e in spans]
+    return [(s, e, sentence_input(passage.title, passage.text[s:e])) for s, e in spans]
 
 
 @dataclass(frozen=True)
@@ -71,22 +68,30 @@ class Highlighter:
         return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
 
     def analyse(self, query: Query, passages: list[StoredPassage]) -> list[Evidence]:
-        """For each passage: its best sentence, and that sentence's cosine with the question."""
+        """For each passage: its best sentence, and that sentence's cosine with the question.
+
+        Sentence vectors stored at index time are used as they are; only passages of an index
+        made without them have their sentences embedded now."""
         lexical_only = query.vector.size == 0  # the lexical ablation has no query vector: shared terms decide
         wanted = set(query.terms) if query.language == Language.DE or lexical_only else set()
         inputs = [sentence_inputs(p) for p in passages]
-        texts = [text for spans in inputs if len(spans) > 1 for *_, text in spans]
-        if texts and not lexical_only:
-            similarity = self._vectors(texts) @ query.vector
-        else:
-            similarity = np.zeros(len(texts), dtype=np.float32)
+        stored = [p.sentence_vectors is not None and len(p.sentence_vectors) == len(spans)
+                  for p, spans in zip(passages, inputs, strict=True)]
+        texts = [text for spans, known in zip(inputs, stored, strict=True) if len(spans) > 1 and not known
+                 for *_, text in spans]
+        embedded = self._vectors(texts) @ query.vector if texts and not lexical_only else None
         out, row = [], 0
-        for passage, spans in zip(passages, inputs, strict=True):
+        for passage, spans, known in zip(passages, inputs, stored, strict=True):
             if len(spans) == 1:  # nothing to choose: the passage's own vector says the rest
                 out.append(Evidence((spans[0][0], spans[0][1]), None))
                 continue
-            cosines = similarity[row : row + len(spans)]
-            row += len(spans)
+            if lexical_only:
+                cosines = np.zeros(len(spans), dtype=np.float32)
+            elif known:
+                cosines = passage.sentence_vectors @ query.vector
+            else:
+                cosines = embedded[row : row + len(spans)]
+                row += len(spans)
             scores = [float(c) + LEXICAL_WEIGHT * len(wanted & set(terms(passage.text[s:e]))) if wanted else float(c)
                       for c, (s, e, _) in zip(cosines, spans, strict=True)]
             best = int(np.argmax(scores))

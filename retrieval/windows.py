@@ -40,7 +40,7 @@ def widen(store: Store, hit: Hit) -> Hit:
     shift = passage.char_start - start
     paragraph = before.paragraph if start < passage.char_start and before is not None else passage.paragraph
     widened = replace(passage, char_start=start, char_end=end, text=text, paragraph=paragraph,
-                      sentences=_sentences(passage, before, after, start, end))
+                      sentences=_sentences(passage, before, after, start, end), sentence_vectors=None)
     return replace(hit, passage=widened, highlights=[(s + shift, e + shift) for s, e in hit.highlights])
 
 

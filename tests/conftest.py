@@ -91,9 +91,9 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from indexer.embedding import Embedder
+    from engine.engine import load_encoder
 
-    return Embedder(Settings())
+    return load_encoder(Settings())
 
 
 @pytest.fixture(scope="session")
