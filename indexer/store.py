@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS passages (
     ordinal INTEGER NOT NULL, paragraph INTEGER NOT NULL,
     char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
     heading TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL,
-    sentence_vectors BLOB  -- one 8-bit vector per sentence (see pack_sentence_vectors); NULL: compute when asked
+    sentence_vectors BLOB  -- one 8-bit vector per sentence (see pack_sentence_vectors), NULL: compute when asked
 );
 CREATE INDEX IF NOT EXISTS passages_by_doc ON passages(doc_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0');
