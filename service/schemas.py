@@ -36,8 +36,22 @@ def _iso_day(value: str) -> str:
 
 
 IsoDay = Annotated[str, Strict(), AfterValidator(_iso_day)]
-SourceName = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-FilterDocId = Annotated[str, Strict(), Field(min_length=1, max_length=200)]
+
+
+def _storable(value: str) -> str:
+    """SQLite compares these: no NUL, no lone surrogate (JSON "\\ud800" decodes to one)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (it contains a lone surrogate)") from None
+    return value
+
+
+SourceName = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                       AfterValidator(_storable)]
+FilterDocId = Annotated[str, Strict(), Field(min_length=1, max_length=200), AfterValidator(_storable)]
 
 
 class AskFilters(BaseModel):

@@ -368,7 +368,7 @@
     return notice;
   }
 
-  function renderActions(citation, title) {
+  function renderActions(citation, title, titleId) {
     const actions = h("div", { className: "card-actions" });
     const url = safeHttpUrl(citation.url);
     if (url) {
@@ -384,7 +384,7 @@
       type: "button",
       className: "card-action copy",
       title: "Titel, Quelle, Datum, Absatz und Link in die Zwischenablage kopieren",
-      "aria-label": `Zitat „${title}“ kopieren`,
+      "aria-describedby": titleId,
       text: "Zitat kopieren",
     });
     let timer = null;
@@ -441,7 +441,7 @@
           ]),
         ]),
         h("p", { className: "passage" }, [text, " ", cite]),
-        renderActions(citation, title),
+        renderActions(citation, title, `${cardId}-title`),
       ]),
     ]);
 
@@ -506,6 +506,7 @@
     ui.conversation.append(turn);
     renderUserMessage(turn, q);
     const chosen = currentFilters();
+    if (isNarrow()) ui.filters.open = false; // on a phone the open controls would hide the answer
     if (chosen.label) turn.append(h("p", { className: "turn-filters", text: `Eingegrenzt: ${chosen.label}` }));
     const pending = renderPending(turn);
     scrollIntoViewSoft(turn, "start");

@@ -6,6 +6,8 @@ The served index is the bundled corpus: two articles with an outlet and a date (
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine import Engine
@@ -126,3 +128,40 @@ def test_bad_filters_and_sorts_get_a_clear_422(client, extra, fragments):
     detail = response.json()["detail"]
     for fragment in fragments:
         assert fragment in detail, detail
+
+
+# -- the same through `fundstelle ask` -------------------------------------------------------
+CLI_ARTICLES = [
+    {"id": "hp-1", "title": "Hafen meldet Rekord", "source": "Hansepost", "published": "2025-06-03",
+     "text": "Der Hamburger Hafen hat im Mai so viele Container umgeschlagen wie nie zuvor."},
+    {"id": "hp-2", "title": "Hafen im Winter", "source": "hansepost", "published": "2025-01-15",
+     "text": "Im Januar ging der Containerumschlag im Hamburger Hafen wegen Sturms deutlich zurück."},
+    {"id": "tb-1", "title": "Hafen in Rostock", "source": "Tagesblick", "published": "2025-06-10",
+     "text": "Auch der Rostocker Hafen meldet für Mai mehr Container als im Vorjahr."},
+    {"id": "undated", "title": "Hafengeschichte", "source": "Hansepost",
+     "text": "Der Hamburger Hafen wurde der Überlieferung nach im Jahr 1189 gegründet."},
+]
+
+
+def test_cli_ask_filters_and_sorts(tmp_path):
+    """`fundstelle index` then `fundstelle ask` with --source/--since/--until/--sort, as a user would."""
+    from tests.conftest import cli
+
+    articles = tmp_path / "hafen.jsonl"
+    articles.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in CLI_ARTICLES), encoding="utf-8")
+    index_dir = tmp_path / "index"
+    cli("index", str(articles), "--index-dir", str(index_dir), "--quiet")
+    question = "Wie viele Container hat der Hamburger Hafen umgeschlagen?"
+
+    result = cli("ask", question, "--index-dir", str(index_dir), "--source", "HANSEPOST", "--since", "2025-01-01",
+                 "--until", "2025-12-31", "--sort", "date", "--top-k", "5", "--json")
+    answer = json.loads(result.stdout)
+    assert [p["citation"]["doc_id"] for p in answer["passages"]] == ["hp-1", "hp-2"]  # newest first
+    both = json.loads(cli("ask", question, "--index-dir", str(index_dir), "--source", "Tagesblick",
+                          "--source", "hansepost", "--json").stdout)
+    assert {p["citation"]["doc_id"] for p in both["passages"]} == {"hp-1", "hp-2", "tb-1", "undated"}
+
+    bad = cli("ask", question, "--index-dir", str(index_dir), "--since", "2024-02-30", check=False)
+    assert bad.returncode == 2 and "--since: must be a date as YYYY-MM-DD, got '2024-02-30'" in bad.stderr
+    bad = cli("ask", question, "--index-dir", str(index_dir), "--sort", "newest", check=False)
+    assert bad.returncode == 2 and "--sort" in bad.stderr

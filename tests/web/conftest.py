@@ -1,8 +1,11 @@
 """Browser tests of the chat page: a real service on loopback, a real index, a real chromium.
 
-The session starts ``fundstelle index`` on the bundled corpus plus one hostile article
-(markup and script in its title, source and text), then ``fundstelle serve`` on a free
-loopback port, and drives Debian's chromium (``/usr/bin/chromium``) through Playwright.
+The session starts ``fundstelle index`` on the bundled corpus, one hostile JSONL article
+(markup and script in its title, source and text), the news pages of tests/fixtures/web (outlets
+with dates and URLs: Tagesblick, Alpenecho, Hansepost, Kreisanzeiger) and one hostile news page
+whose extracted title, outlet and text carry markup (``hostile_extracted.html``), then
+``fundstelle serve`` on a free loopback port, and drives Debian's chromium (``/usr/bin/chromium``)
+through Playwright.
 
 Set ``FUNDSTELLE_WEB_BASE_URL`` to run the tests against an already running service
 instead (it must serve an index holding the same corpus and hostile article).
@@ -24,6 +27,10 @@ from tests.conftest import cli, start_server, stop_server
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
 ARTIFACTS = REPO_ROOT / "artifacts"
+NEWS_PAGES = [REPO_ROOT / "tests" / "fixtures" / "web" / name for name in (
+    "tagesblick_elbbruecke.html", "alpenecho_gletscher.html", "hansepost_hafen.html", "hostile_page.html",
+    "kurzmeldung_ohne_metadaten.html")]
+HOSTILE_PAGE = Path(__file__).resolve().parent / "hostile_extracted.html"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -59,6 +66,10 @@ HOSTILE = {
     ),
 }
 HOSTILE_QUESTION = "Wie heißt das Elefantenkalb, das im Zoo Leipzig geboren wurde?"
+# What indexer/html.py extracts from HOSTILE_PAGE: entity-escaped markup becomes literal text.
+EXTRACTED_TITLE = "Bibliothek <script>window.__pwned=1</script> öffnet sonntags"
+EXTRACTED_SOURCE = 'Stadtbote <img src=x onerror="window.__pwned=1">'
+EXTRACTED_QUESTION = "Wann öffnet die Stadtbibliothek sonntags und was kostet das?"
 
 
 def _server_env() -> dict[str, str]:
@@ -88,7 +99,8 @@ def fundstelle_server(tmp_path_factory: pytest.TempPathFactory):
     index_dir = work / "index"
     env = _server_env()
 
-    cli("index", str(BUNDLED_CORPUS), str(hostile_file), "--index-dir", str(index_dir), env=env,
+    pages = [str(p) for p in (*NEWS_PAGES, HOSTILE_PAGE)]
+    cli("index", str(BUNDLED_CORPUS), str(hostile_file), *pages, "--index-dir", str(index_dir), env=env,
         timeout=INDEX_TIMEOUT_S)
     running = start_server(index_dir, env=env, log_path=work / "serve.log")
     try:
@@ -101,6 +113,13 @@ def fundstelle_server(tmp_path_factory: pytest.TempPathFactory):
 def hostile():
     """The hostile article as indexed, its two payloads and a question that retrieves it."""
     return SimpleNamespace(article=HOSTILE, script=HOSTILE_SCRIPT, img=HOSTILE_IMG, question=HOSTILE_QUESTION)
+
+
+@pytest.fixture(scope="session")
+def hostile_page():
+    """The hostile news page as extracted: its title and outlet as stored, and a question that finds it."""
+    return SimpleNamespace(title=EXTRACTED_TITLE, source=EXTRACTED_SOURCE, question=EXTRACTED_QUESTION,
+                           doc_id=HOSTILE_PAGE.stem)
 
 
 @pytest.fixture(scope="session")
