@@ -112,7 +112,8 @@ class Citation(BaseModel):
     source: str | None
     published: str | None
     url: str | None
-    paragraph: int = Field(description="1-based number of the paragraph (non-empty line) in the article text.")
+    paragraph: int = Field(description="1-based number of the paragraph (non-empty line) in the article text "
+                           "where the passage starts (a context window may run on into the next one).")
     char_start: int = Field(description="Offset of the passage in the article text: text[char_start:char_end].")
     char_end: int
 

@@ -48,7 +48,9 @@ def test_citation_points_exactly_into_the_article(client, answer):
         assert document["text"][c["char_start"] : c["char_end"]] == passage["text"]
         assert document["title"] == c["title"]
         lines = [line for line in document["text"].split("\n") if line.strip()]
-        assert passage["text"] in lines[c["paragraph"] - 1]
+        # a context window may run on into the next paragraph: the citation names where it starts
+        first_line = next(line for line in passage["text"].split("\n") if line.strip())
+        assert first_line in lines[c["paragraph"] - 1]
 
 
 def test_best_sentence_is_highlighted(answer):

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from indexer.config import Settings
 from service.app import create_app
-from service.engine import Engine
+from engine import Engine
 from tests.conftest import API_TOKEN
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def served_index(sample_index_dir, embedder, tmp_path_factory):
     folder = tmp_path_factory.mktemp("schemathesis") / "index"
     shutil.copytree(sample_index_dir, folder, ignore=shutil.ignore_patterns("*.lock"))
     config = Settings(index_dir=folder, api_token=API_TOKEN)
-    engine = Engine(config, embedder=embedder)
+    engine = Engine(config, encoder=embedder)
     APP.state.settings, APP.state.engine = config, engine
     generation = engine.index.generation
     yield engine
