@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from indexer.config import Settings
+from service.settings import ServiceSettings
 from service.app import create_app
 from engine import Engine
 from tests.conftest import API_TOKEN
@@ -36,7 +36,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 # The schema is read from the app at import time (schemathesis.pytest.from_fixture does not work
 # with pytest 9); the index is attached by the module fixture below before any request is made.
-APP = create_app(Settings(index_dir=Path("/nonexistent"), api_token=API_TOKEN))
+APP = create_app(ServiceSettings(index_dir=Path("/nonexistent"), api_token=API_TOKEN))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 schema.config.update(headers={"Authorization": f"Bearer {API_TOKEN}"})  # the write routes need it
 schema.config.phases.update(phases=["examples", "fuzzing"])
@@ -49,7 +49,7 @@ def served_index(sample_index_dir, embedder, tmp_path_factory):
     """A private copy of the sample index, writes enabled, with the session's model."""
     folder = tmp_path_factory.mktemp("schemathesis") / "index"
     shutil.copytree(sample_index_dir, folder, ignore=shutil.ignore_patterns("*.lock"))
-    config = Settings(index_dir=folder, api_token=API_TOKEN)
+    config = ServiceSettings(index_dir=folder, api_token=API_TOKEN)
     engine = Engine(config, encoder=embedder)
     APP.state.settings, APP.state.engine = config, engine
     generation = engine.index.generation
