@@ -10,9 +10,9 @@ import numpy as np
 
 from indexer.config import Settings
 from indexer.index import DB_NAME, Index
-from indexer.lexical import fts_query
 from indexer.pipeline import passages_of
 from indexer.schema import ArticleIn
+from retrieval.query import Mode, analyse
 
 
 def store_generation(folder: Path) -> int:
@@ -51,7 +51,7 @@ def verify_index(folder: Path, embedder, articles: dict[str, dict] | None = None
             assert count == expected_passages(item), f"{doc_id} is incomplete"
             # the lexical side finds it by its code word, the dense side maps its vectors back to it
             code = item["title"].rsplit("(", 1)[-1].rstrip(")")
-            hits = {pid for pid, _ in index.store.lexical(fts_query(code), 10)}
+            hits = {pid for pid, _ in index.store.lexical(analyse(code, None, Mode.LEXICAL).fts_match(), 10)}
             ids = {p["passage_id"] for p in document["passages"]}
             assert ids <= hits, f"{doc_id}: lexical search misses passages"
             vectors = index.store.vectors(np.array(sorted(ids)), index.vectors.dim)

@@ -57,7 +57,7 @@ def test_refresh_racing_with_writes_never_shows_half_a_change(tmp_path, embedder
                 observed.append(frozenset(reader.vectors.ids().tolist()))
                 reader.vectors.search(query, 5)
                 time.sleep(0.002)  # keep polling, but leave the writer some CPU
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=read, args=(r,)) for r in (index, index, other)]
@@ -116,7 +116,7 @@ def test_writers_in_separate_index_instances_are_serialised(tmp_path, embedder):
             instances.append(index)
             recording(index, name)
             ArticleIndexer(index, Settings(index_dir=folder), batch_articles=3).run([as_article(i) for i in items])
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=run, args=("a", first)), threading.Thread(target=run, args=("b", second))]

@@ -17,10 +17,10 @@ import time
 
 import pytest
 
-from tests.paths import REPO_ROOT
 from tests.conftest import start_server, stop_server
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import expected_passages, store_generation, verify_index
+from tests.paths import REPO_ROOT
 
 BATCH = 4
 

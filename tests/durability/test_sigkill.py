@@ -20,10 +20,10 @@ import time
 
 import pytest
 
-from tests.paths import REPO_ROOT
 from indexer.vectors import TMP_PREFIX, load
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import store_generation, verify_index
+from tests.paths import REPO_ROOT
 
 ARTICLES = 150
 BATCH = 10

@@ -23,9 +23,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from service.settings import ServiceSettings
-from service.app import create_app
 from engine import Engine
+from service.app import create_app
+from service.settings import ServiceSettings
 from tests.conftest import API_TOKEN
 
 pytestmark = pytest.mark.slow
