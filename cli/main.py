@@ -45,7 +45,9 @@ def _engine(settings: ServiceSettings, create: bool = False):
 
 @app.command()
 def index(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (.txt, .md, .jsonl); default: the bundled corpus")] = None,
+    paths: Annotated[list[str] | None, typer.Argument(
+        help="Files, folders, page URLs or RSS/Atom feeds (URL or file): .txt .md .html .jsonl; "
+             "default: the bundled corpus")] = None,
     index_dir: IndexDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     ray: RayAddress = None,
@@ -56,7 +58,8 @@ def index(
                                              "resource fundstelle-shard-i (with --ray)")] = False,
 ) -> None:
     """Add or update articles (upsert by doc_id; unchanged articles are skipped)."""
-    from indexer.readers import read_articles
+    from indexer.fetch import Fetcher
+    from indexer.readers import read_inputs
 
     settings = _settings(index_dir=index_dir)
     if not paths and not settings.corpus_dir.is_dir():
@@ -65,15 +68,24 @@ def index(
     if ray is not None:
         from scaleout.commands import index_command
 
-        raise typer.Exit(index_command(ray, settings, paths or [settings.corpus_dir], shards, embedders,
-                                       pin_shards, quiet))
+        raise typer.Exit(index_command(ray, settings, [Path(p) for p in paths or [settings.corpus_dir]], shards,
+                                       embedders, pin_shards, quiet))
     if shards is not None:
         _fail("--shards needs --ray: a single-node index has no shards")
     engine = _engine(settings, create=True)
     try:
-        report = engine.index_articles(read_articles(paths or [settings.corpus_dir]), progress=not quiet)
+        with Fetcher() as fetcher:  # the CLI fetches what its user names; the HTTP service never does
+            report = engine.index_articles(read_inputs(paths or [str(settings.corpus_dir)], fetcher),
+                                           progress=not quiet)
     except WriteBusy as exc:
         _fail(exc, 3)
+    _print_report(report, settings, engine)
+    if not (report.added or report.updated or report.unchanged):
+        typer.secho("nothing was indexed", fg="red", err=True)
+        raise typer.Exit(1)
+
+
+def _print_report(report, settings: ServiceSettings, engine) -> None:
     for error in report.errors:
         typer.secho(f"skipped {error.origin}: {error.reason}", fg="yellow", err=True)
     state = engine.status()
@@ -82,8 +94,41 @@ def index(
         f"{len(report.errors)} skipped; {report.passages} passages embedded in {report.seconds:.1f}s. "
         f"Index {settings.index_dir}: {state.documents} articles, {state.passages} passages."
     )
-    if report.errors and not (report.added or report.updated or report.unchanged):
-        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    feeds: Annotated[list[str], typer.Argument(help="RSS or Atom feeds (URLs or files) to follow")],
+    every: Annotated[str, typer.Option("--every", help="How often to look: 90s, 15m, 1h, 1h30m")] = "15m",
+    index_dir: IndexDir = None,
+    rounds: Annotated[int | None, typer.Option("--rounds", min=1, help="Stop after N rounds")] = None,
+) -> None:
+    """Follow feeds and index their new items (idempotent by URL and content; a restart re-embeds nothing)."""
+    from indexer.fetch import Fetcher
+    from indexer.watch import WatchRound, known_in_index, parse_interval
+    from indexer.watch import watch as follow
+
+    try:
+        interval = parse_interval(every)
+    except ValueError as exc:
+        _fail(f"--every: {exc}")
+    settings = _settings(index_dir=index_dir)
+    engine = _engine(settings, create=True)
+
+    def said(r: WatchRound) -> None:
+        for error in r.errors:
+            typer.secho(f"skipped {error.origin}: {error.reason}", fg="yellow", err=True)
+        typer.echo(f"round {r.number}: {len(r.new)} new, {r.known} known, {r.duplicates} duplicates, "
+                   f"{len(r.errors)} failed")
+
+    try:
+        with Fetcher() as fetcher:
+            follow(feeds, interval, index_fn=engine.index_articles, state_path=settings.index_dir / "watch-state.json",
+                   max_rounds=rounds, fetcher=fetcher, known=known_in_index(engine.content_hashes), on_round=said)
+    except (RuntimeError, WriteBusy) as exc:
+        _fail(exc, 3)
+    except KeyboardInterrupt:
+        typer.echo("stopped")
 
 
 @app.command()

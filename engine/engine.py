@@ -69,6 +69,10 @@ class Engine:
     def document(self, doc_id: str) -> dict | None:
         return self.index.store.document(doc_id)
 
+    def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
+        """{doc_id: content hash} of the stored ones among ``doc_ids`` (what `watch` asks before fetching)."""
+        return self.index.store.content_hashes(doc_ids)
+
     def status(self) -> Status:
         self.index.refresh()
         documents, passages = self.index.counts()

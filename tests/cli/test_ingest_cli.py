@@ -1,0 +1,50 @@
+"""`fundstelle index URL|FEED...` and `fundstelle watch`, as separate processes against a real web
+server on 127.0.0.1: pages and feeds are indexed, each failure is reported by URL and reason, a
+second round of `watch` fetches and embeds nothing again, and a run that indexes nothing says so."""
+
+import json
+
+import pytest
+
+from tests.conftest import cli
+from tests.fixtures.web.server import start, stop
+
+
+@pytest.fixture(scope="module")
+def web():
+    server = start(slow_seconds=2, drip_seconds=4)
+    yield server
+    stop(server)
+
+
+def test_index_pages_and_a_feed_by_url_and_report_each_failure(web, tmp_path):
+    folder = tmp_path / "index"
+    result = cli("index", web.url("/news/hansepost_hafen.html"), web.url("/feeds/atom.xml"),
+                 web.url("/news/missing.html"), web.url("/files/report.pdf"), "--index-dir", str(folder), "--quiet")
+    assert "added" in result.stdout and " 0 added" not in result.stdout
+    assert "missing.html" in result.stderr and "404" in result.stderr
+    assert "report.pdf" in result.stderr and "application/pdf" in result.stderr
+    answer = json.loads(cli("ask", "Was wurde im Hafen gefunden?", "--index-dir", str(folder), "--json").stdout)
+    assert answer["passages"] and all(p["citation"]["url"] for p in answer["passages"][:1])
+
+
+def test_watch_indexes_new_items_once(web, tmp_path):
+    folder = tmp_path / "index"
+    first = cli("watch", web.url("/feeds/rss.xml"), "--rounds", "1", "--every", "1s", "--index-dir", str(folder))
+    assert "round 1:" in first.stdout and " 0 new" not in first.stdout
+    fetched = sum(web.hits.values())
+    again = cli("watch", web.url("/feeds/rss.xml"), "--rounds", "1", "--every", "1s", "--index-dir", str(folder))
+    assert "round 1: 0 new" in again.stdout
+    assert sum(web.hits.values()) - fetched == 1  # only the feed itself, no page again
+
+
+def test_a_run_that_indexes_nothing_says_so(tmp_path):
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
+    result = cli("index", str(tmp_path), "--index-dir", str(tmp_path / "index"), check=False)
+    assert result.returncode == 1
+    assert "notes.pdf" in result.stderr and "nothing was indexed" in result.stderr
+
+
+def test_watch_refuses_a_bad_interval(tmp_path):
+    result = cli("watch", "feed.xml", "--every", "soon", "--index-dir", str(tmp_path / "i"), check=False)
+    assert result.returncode == 2 and "--every" in result.stderr
