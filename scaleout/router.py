@@ -1,0 +1,302 @@
+"""The sharded archive behind the :class:`engine.Engine` interface: the ingress's engine.
+
+:class:`ShardedEngine` has the methods the HTTP routes use (ask, documents, document, write, delete,
+sources, status, warm, save), so the ingress runs the very same FastAPI app as a single node. Its
+shards are reached through :class:`ShardCalls` (Serve deployment handles in production).
+
+- **ask**: the question is analysed and embedded once (:func:`retrieval.query.analyse`, inside the
+  single node's :class:`retrieval.searcher.Searcher`); :class:`FanOutRetriever` sends the query to
+  every shard at once and merges their raw candidates into one pool, keeping per side the best
+  ``CANDIDATES`` by raw score (the dense side is exactly the single node's pool: cosines compare across
+  shards); the searcher then fuses, weighs evidence and chooses for variety ONCE over the whole pool.
+  BM25 scores are computed with each shard's own statistics (document count, term frequencies), the
+  one place where the shard count can move an answer; bench/scaleout.py measures it.
+- A shard that does not answer in time (its replica died and Serve is restarting it) is left out:
+  the answer says ``partial`` with the ``missing_shards``; it is never an error.
+- **writes** go to the shard that owns the doc_id; the ingress cleans, chunks and embeds, the shard
+  commits (create-only conflicts are checked again inside its transaction). A write is acknowledged
+  only after the shard's commit returned, so every acknowledged write is durable.
+- **documents**: pages merge the shards' first ``offset + limit`` articles in the single node's order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.engine import Status
+from indexer.config import Settings
+from indexer.documents import Article
+from indexer.errors import Conflict, IndexProblem, Unindexable, WriteBusy
+from indexer.pipeline import embed_parts, unembedded
+from retrieval.filters import Filters, Sort, fold, order
+from retrieval.hits import Answer
+from retrieval.query import Query
+from retrieval.retrievers import CANDIDATES, Candidates
+from retrieval.searcher import Searcher
+from scaleout.manifest import Manifest
+
+DEFAULT_TIMEOUT = 10.0  # seconds a shard may take to answer before it counts as missing
+GRACE = 0.5  # seconds to fetch an answer that arrived while the deadline passed waiting for another shard
+
+
+class ShardUnavailable(IndexProblem):
+    """A shard did not answer (its replica is restarting, or its node is gone): HTTP 503 for writes."""
+
+
+class ShardCalls:
+    """Calls a method on shard ``i`` through a Serve deployment handle; failures become clear errors.
+
+    An exception raised by the shard's own code (a create-only conflict, a busy write lock) is raised
+    again here as itself; a shard that is dead, restarting or too slow is :class:`ShardUnavailable`.
+    """
+
+    def __init__(self, handles: Sequence[Any], timeout: float = DEFAULT_TIMEOUT):
+        self.handles = list(handles)
+        self.timeout = timeout
+
+    def __len__(self) -> int:
+        return len(self.handles)
+
+    def submit(self, shard: int, method: str, *args) -> Any:
+        return getattr(self.handles[shard], method).remote(*args)
+
+    def wait(self, shard: int, pending: Any, timeout: float | None = None) -> Any:
+        from ray.exceptions import RayTaskError
+
+        try:
+            return pending.result(timeout_s=self.timeout if timeout is None else max(0.01, timeout))
+        except RayTaskError as exc:  # the shard's own code raised: that exception, not Ray's wrapper
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, IndexProblem | WriteBusy | Conflict | Unindexable | ValueError | sqlite3.Error):
+                raise cause from None
+            raise ShardUnavailable(f"shard {shard} failed: {cause or exc}") from None
+        except Exception as exc:  # timeout, actor died, replica unavailable: the shard is not there now
+            cancel = getattr(pending, "cancel", None)
+            if cancel is not None:  # do not let a queued call run when the shard is back: nobody waits for it
+                cancel()
+            raise ShardUnavailable(f"shard {shard} is not answering ({type(exc).__name__}); it is probably "
+                                   "restarting: try again in a few seconds") from None
+
+    def call(self, shard: int, method: str, *args) -> Any:
+        return self.wait(shard, self.submit(shard, method, *args))
+
+    def all(self, method: str, *args, timeout: float | None = None) -> tuple[dict[int, Any], list[int]]:
+        """Every shard's answer (sent at once, awaited within one deadline) and the shards that gave none."""
+        pending = {i: self.submit(i, method, *args) for i in range(len(self.handles))}
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        answers, missing = {}, []
+        for i, response in pending.items():
+            try:  # a shard that answered while an earlier one was awaited still gets a moment to be fetched
+                answers[i] = self.wait(i, response, max(GRACE, deadline - time.monotonic()))
+            except ShardUnavailable:
+                missing.append(i)
+        return answers, missing
+
+
+def merge_candidates(parts: Sequence[Candidates], candidates: int = CANDIDATES) -> Candidates:
+    """One pool from several shards' candidates (global passage ids): per side the best ``candidates``
+    by raw score, as one index holding all passages would have returned."""
+    dense = sorted((c for p in parts for c in p.dense), key=lambda c: -c[1])[:candidates]
+    lexical = sorted((c for p in parts for c in p.lexical), key=lambda c: -c[1])[:candidates]
+    keep = {pid for pid, _ in dense} | {pid for pid, _ in lexical}
+    merged = Candidates(dense=dense, lexical=lexical)
+    for part in parts:
+        merged.cosines.update((pid, s) for pid, s in part.cosines.items() if pid in keep)
+        merged.passages.update((pid, p) for pid, p in part.passages.items() if pid in keep)
+        merged.vectors.update((pid, v) for pid, v in part.vectors.items() if pid in keep)
+    return merged
+
+
+class FanOutRetriever:
+    """The retriever the single node's :class:`Searcher` calls: asks all shards, returns one merged pool.
+
+    Which shards were missing is collected per thread (each request runs in its own worker thread),
+    between :meth:`begin` and :meth:`end`, across every retrieval the request made.
+    """
+
+    def __init__(self, shards: ShardCalls):
+        self.shards = shards
+        self._local = threading.local()
+
+    def begin(self) -> None:
+        self._local.missing = set()
+
+    def end(self) -> list[int]:
+        missing = sorted(getattr(self._local, "missing", set()))
+        self._local.missing = set()
+        return missing
+
+    def retrieve(self, query: Query) -> Candidates:
+        answers, missing = self.shards.all("retrieve", query)
+        if not hasattr(self._local, "missing"):
+            self._local.missing = set()
+        self._local.missing.update(missing)
+        return merge_candidates([answers[i] for i in sorted(answers)])
+
+
+@dataclass(frozen=True)
+class ShardedStatus(Status):
+    state: str = "ready"  # "ready", or "partial" while a shard does not answer
+    shards: list[dict] = field(default_factory=list)
+
+
+def newest_first(rows: list[dict]) -> list[dict]:
+    """The single node's document order (``published IS NULL, published DESC, doc_id``) in Python."""
+    rows = sorted(rows, key=lambda r: r["doc_id"])
+    rows.sort(key=lambda r: r["published"] or "", reverse=True)  # stable: doc_id order within a day
+    return sorted(rows, key=lambda r: r["published"] is None)
+
+
+def merge_sources(rows: list[tuple[str, int, str | None, str | None]]) -> list[dict]:
+    """The outlets of all shards, merged as :meth:`engine.Engine.sources` merges one store's spellings."""
+    merged: dict[str, dict] = {}
+    for source, count, first, last in sorted(rows, key=lambda r: -r[1]):
+        entry = merged.setdefault(fold(source), {"source": source.strip(), "documents": 0,
+                                                 "first_published": None, "last_published": None})
+        entry["documents"] += count
+        entry["first_published"] = min(filter(None, (entry["first_published"], first)), default=None)
+        entry["last_published"] = max(filter(None, (entry["last_published"], last)), default=None)
+    return sorted(merged.values(), key=lambda e: (-e["documents"], e["source"].casefold()))
+
+
+class ShardedEngine:
+    """Everything the routes do with an archive, over shards reached by :class:`ShardCalls`."""
+
+    def __init__(self, settings: Settings, manifest: Manifest, shards: ShardCalls, encoder,
+                 status_timeout: float = 2.0):
+        if len(shards) != manifest.shards:
+            raise IndexProblem(f"the archive has {manifest.shards} shards but {len(shards)} were given")
+        self.settings = settings
+        self.manifest = manifest
+        self.shards = shards
+        self.encoder = encoder
+        self.retriever = FanOutRetriever(shards)
+        self.searcher = Searcher(self.retriever, encoder)
+        if getattr(self.searcher, "widen", None) is not None:  # context windows: read in the passage's shard
+            self.searcher.widen = self._widen
+        self.status_timeout = status_timeout
+
+    def _widen(self, hit):
+        try:
+            return self.shards.call(self.manifest.shard_of(hit.passage.doc_id), "widen", hit)
+        except ShardUnavailable:  # the passage as retrieved is still exact; only its window is missing
+            return hit
+
+    # -- questions ------------------------------------------------------------------------
+    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
+            sort: Sort = Sort.RELEVANCE, history: list[str] | None = None) -> Answer:
+        """As :meth:`engine.Engine.ask`; ``partial`` and ``missing_shards`` say which shards did not answer."""
+        self.retriever.begin()
+        answer = order(self.searcher.ask(question, top_k, history, filters), sort)
+        missing = self.retriever.end()
+        return replace(answer, partial=bool(missing), missing_shards=tuple(missing)) if missing else answer
+
+    # -- reading ----------------------------------------------------------------------------
+    def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:
+        """Paged metadata, newest first, over all shards (each sends its first ``offset + limit``)."""
+        answers, missing = self.shards.all("page", offset + limit)
+        if missing:
+            raise ShardUnavailable(f"shards {missing} are not answering; the list would be incomplete: "
+                                   "try again in a few seconds")
+        total = sum(t for t, _ in answers.values())
+        rows = newest_first([row for _, page in answers.values() for row in page])
+        return total, rows[offset : offset + limit]
+
+    def document(self, doc_id: str) -> dict | None:
+        return self.shards.call(self.manifest.shard_of(doc_id), "document", doc_id)
+
+    def sources(self) -> list[dict]:
+        answers, missing = self.shards.all("sources")
+        if missing:
+            raise ShardUnavailable(f"shards {missing} are not answering: try again in a few seconds")
+        return merge_sources([row for rows in answers.values() for row in rows])
+
+    def status(self) -> ShardedStatus:
+        answers, missing = self.shards.all("status", timeout=self.status_timeout)
+        shards = [{**answers[i], "status": "ready"} if i in answers else
+                  {"shard": i, "status": "unavailable", "documents": None, "passages": None, "generation": None}
+                  for i in range(len(self.shards))]
+        ready = list(answers.values())
+        return ShardedStatus(
+            documents=sum(s["documents"] for s in ready), passages=sum(s["passages"] for s in ready),
+            generation=sum(s["generation"] for s in ready), model=self.manifest.model_name,
+            state="partial" if missing else "ready", shards=shards,
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+    def write(self, article: Article, create_only: bool = False) -> tuple[str, int]:
+        """As :meth:`indexer.pipeline.ArticleIndexer.write`, with the commit on the owning shard."""
+        shard = self.manifest.shard_of(article.doc_id)
+        digest = article.content_hash()
+        stored = self.shards.call(shard, "hashes", [article.doc_id]).get(article.doc_id)
+        if stored is not None and stored != digest and create_only:
+            raise Conflict(f"doc_id {article.doc_id!r} exists with other content; use PUT to replace it")
+        if stored == digest:
+            document = self.shards.call(shard, "document", article.doc_id)
+            if document is not None:
+                return "unchanged", len(document["passages"])
+        prepared = embed_parts(self.encoder, [article], [unembedded(article, self.settings)])
+        if not prepared[0].passages:
+            raise Unindexable(f"article {article.doc_id!r} has no text left to index after cleaning")
+        status, passages = self.shards.call(shard, "commit", prepared, create_only)
+        return status[article.doc_id], passages[article.doc_id]
+
+    def delete(self, doc_ids: list[str]) -> list[str]:
+        by_shard: dict[int, list[str]] = {}
+        for doc_id in doc_ids:
+            by_shard.setdefault(self.manifest.shard_of(doc_id), []).append(doc_id)
+        deleted: list[str] = []
+        for shard, ids in sorted(by_shard.items()):
+            deleted.extend(self.shards.call(shard, "delete", ids))
+        return [d for d in doc_ids if d in set(deleted)]
+
+    def warm(self) -> None:
+        self.encoder.encode_queries(["warm-up"])
+
+    def save(self) -> None:
+        self.shards.all("save")
+
+    def close(self) -> None:
+        pass
+
+
+def local_shards(replicas: Sequence[Any]) -> ShardCalls:
+    """:class:`ShardCalls` over in-process :class:`scaleout.shards.ShardReplica` objects (no Ray):
+    the merge and routing logic, testable and benchmarkable without a cluster."""
+
+    class _Done:
+        def __init__(self, value=None, error=None):
+            self.value, self.error = value, error
+
+        def result(self, timeout_s=None):
+            if self.error is not None:
+                raise self.error
+            return self.value
+
+    class _Method:
+        def __init__(self, fn: Callable):
+            self.fn = fn
+
+        def remote(self, *args):
+            try:
+                return _Done(self.fn(*args))
+            except Exception as exc:  # handed to the caller, as a handle would raise it
+                return _Done(error=exc)
+
+    class _Handle:
+        def __init__(self, replica):
+            self.replica = replica
+
+        def __getattr__(self, name):
+            return _Method(getattr(self.replica, name))
+
+    class _LocalCalls(ShardCalls):
+        def wait(self, shard, pending, timeout=None):
+            return pending.result()
+
+    return _LocalCalls([_Handle(r) for r in replicas])

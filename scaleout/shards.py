@@ -1,0 +1,117 @@
+"""One shard of a sharded archive, as Ray Serve runs it: an index folder behind a few plain methods.
+
+:class:`ShardReplica` holds one :class:`indexer.index.Index` with an :class:`IndexRetriever`; it never
+loads the model (the ingress embeds questions and written articles once and sends vectors). It
+returns raw candidates (cosines, BM25 scores, passages, their vectors) so the ingress fuses all
+shards' candidates in one ranking, as the single node does with one index's.
+
+Passage ids are made global here: ``local_id * N + shard``, unique across the archive and stable
+(SQLite never reuses a passage id), so an answer's ``passage_id`` names one passage of one shard.
+With N = 1 they are the single node's ids.
+
+Serve restarts a replica whose process dies; the new one reopens the folder (SQLite is the source
+of truth, the vectors catch up from it), so every committed write is there again. Several replicas
+of a shard share its folder as several single-node processes do (WAL, the write lock file), which
+needs them on the machine whose disk holds it (see docs/scale-out.md, pinning).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from indexer.config import Settings
+from indexer.index import Index
+from indexer.pipeline import ArticleIndexer
+from retrieval.query import Query
+from retrieval.retrievers import Candidates, IndexRetriever
+from scaleout.manifest import ManifestProblem, ModelIdentity, check, read_manifest, shard_dir
+
+
+def global_id(local: int, shard: int, shards: int) -> int:
+    return local * shards + shard
+
+
+def split_id(passage_id: int, shards: int) -> tuple[int, int]:
+    """(shard, local id) of a global passage id."""
+    return passage_id % shards, passage_id // shards
+
+
+class ShardReplica:
+    def __init__(self, root: str, shard: int, model: ModelIdentity, settings: Settings):
+        root_path = Path(root)
+        manifest = check(read_manifest(root_path), model, root=root_path)  # every part checks the manifest
+        if not 0 <= shard < manifest.shards:
+            raise ManifestProblem(f"shard {shard} does not exist in {root} ({manifest.shards} shards)")
+        self.shard, self.shards = shard, manifest.shards
+        # create: a shard that received no article yet is an empty index, not an error (the manifest was checked)
+        self.index = Index.open(shard_dir(root_path, shard), model, create=True)
+        self.retriever = IndexRetriever(self.index)
+        self.indexer = ArticleIndexer(self.index, settings)
+
+    def _gid(self, local: int) -> int:
+        return global_id(local, self.shard, self.shards)
+
+    # -- reading --------------------------------------------------------------------------
+    def retrieve(self, query: Query) -> Candidates:
+        """This shard's dense and BM25 candidates with raw scores, under global passage ids."""
+        found = self.retriever.retrieve(query)
+        g = self._gid
+        return Candidates(
+            dense=[(g(pid), s) for pid, s in found.dense],
+            lexical=[(g(pid), s) for pid, s in found.lexical],
+            cosines={g(pid): s for pid, s in found.cosines.items()},
+            passages={g(pid): replace(p, id=g(pid)) for pid, p in found.passages.items()},
+            vectors={g(pid): v for pid, v in found.vectors.items()},
+        )
+
+    def widen(self, hit):
+        """``hit`` with its context window from this shard's article text (:mod:`retrieval.windows`)."""
+        from retrieval.windows import widen
+
+        return widen(self.index.store, hit)
+
+    def hashes(self, doc_ids: list[str]) -> dict[str, str]:
+        return self.index.store.content_hashes(doc_ids)
+
+    def document(self, doc_id: str) -> dict | None:
+        document = self.index.store.document(doc_id)
+        if document is not None:
+            for passage in document["passages"]:
+                passage["passage_id"] = self._gid(passage["passage_id"])
+        return document
+
+    def page(self, limit: int) -> tuple[int, list[dict]]:
+        """The number of this shard's articles and its first ``limit`` in the archive's order (newest first)."""
+        return self.index.store.page(0, limit)
+
+    def sources(self) -> list[tuple[str, int, str | None, str | None]]:
+        return self.index.store.sources()
+
+    def status(self) -> dict:
+        self.index.refresh()
+        documents, passages = self.index.counts()
+        return {"shard": self.shard, "documents": documents, "passages": passages,
+                "generation": self.index.generation, "model": self.index.model_meta()["model_name"]}
+
+    def pid(self) -> int:
+        """This replica's process id (operators and the fault tests kill it to see Serve restart it)."""
+        return os.getpid()
+
+    # -- writing --------------------------------------------------------------------------
+    def commit(self, prepared: list, create_only: bool = False) -> tuple[dict[str, str], dict[str, int]]:
+        """Store articles the ingress prepared (chunked, embedded): one transaction, durable on return."""
+        result = self.indexer.commit(prepared, create_only=create_only)
+        self.index.refresh()
+        return result.status, result.passages
+
+    def delete(self, doc_ids: list[str]) -> list[str]:
+        return self.indexer.delete(doc_ids)
+
+    def save(self) -> bool:
+        return self.index.save_vectors()
+
+    def check_health(self) -> None:
+        """Serve calls this periodically; a replica whose store cannot be read is restarted."""
+        self.index.store.generation()
