@@ -14,7 +14,6 @@ import pysbd
 
 from indexer.documents import Passage, Span
 
-
 # pysbd misses some German abbreviations before numbers ("Abs. 3", "Art. 5"): a "sentence"
 # that starts in lower case, or with a digit right after a short abbreviation, continues the last one.
 _ABBREVIATION_END = re.compile(r"(?:^|\s)[A-Za-zÄÖÜäöü]{1,4}\.$")
