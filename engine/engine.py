@@ -12,7 +12,7 @@ from indexer.encoders import load_encoder as load_configured_encoder
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer, IndexReport
 from indexer.readers import ReadError
-from retrieval.filters import Filters, Sort, fold, order
+from retrieval.filters import Filters, Sort, merge_sources, order
 from retrieval.hits import Answer
 from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
@@ -52,14 +52,7 @@ class Engine:
         Spellings that differ only in case are one outlet (filters match them case-insensitively);
         it is listed under its most frequent spelling. Articles without a source are not listed.
         """
-        merged: dict[str, dict] = {}
-        for source, count, first, last in sorted(self.index.store.sources(), key=lambda r: -r[1]):
-            entry = merged.setdefault(fold(source), {"source": source.strip(), "documents": 0,
-                                                     "first_published": None, "last_published": None})
-            entry["documents"] += count
-            entry["first_published"] = min(filter(None, (entry["first_published"], first)), default=None)
-            entry["last_published"] = max(filter(None, (entry["last_published"], last)), default=None)
-        return sorted(merged.values(), key=lambda e: (-e["documents"], e["source"].casefold()))
+        return merge_sources(self.index.store.sources())
 
     # -- reading ----------------------------------------------------------------------------
     def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:

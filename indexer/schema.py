@@ -35,7 +35,7 @@ def _http_url(value: str | None) -> str | None:
         return None
     if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value.strip(), re.IGNORECASE):
         raise ValueError("url must be an absolute http(s) URL")
-    return _valid_unicode(value.strip())
+    return valid_unicode(value.strip())
 
 
 def _no_dot_dot(value: str) -> str:
@@ -44,7 +44,7 @@ def _no_dot_dot(value: str) -> str:
     return value
 
 
-def _valid_unicode(value: str | None) -> str | None:
+def valid_unicode(value: str | None) -> str | None:
     """No NUL characters and no lone surrogates (JSON "\\ud800" decodes to one; it cannot be stored)."""
     if value is None:
         return value
@@ -60,7 +60,7 @@ def _valid_unicode(value: str | None) -> str | None:
 def _has_text(value: str) -> str:
     if not value.strip():
         raise ValueError("must contain non-whitespace text")
-    return _valid_unicode(value)
+    return valid_unicode(value)
 
 
 DocId = Annotated[
@@ -85,7 +85,7 @@ class ArticleBody(BaseModel):
     title: Title | None = None
     text: Text | None = None
     html: Html | None = Field(None, description='A web page (or a fragment of one) instead of "text".')
-    source: Annotated[str, StringConstraints(max_length=300), AfterValidator(_valid_unicode)] | None = None
+    source: Annotated[str, StringConstraints(max_length=300), AfterValidator(valid_unicode)] | None = None
     url: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)] | None = None
     published: Annotated[str, StringConstraints(max_length=40), AfterValidator(_iso_date)] | None = None
 

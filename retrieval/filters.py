@@ -33,7 +33,6 @@ from retrieval.hits import Answer, Hit
 if TYPE_CHECKING:
     from indexer.index import Index
     from indexer.store import StoredPassage
-    from retrieval.searcher import Searcher
 
 # Up to this many allowed passages the dense side scores them exactly; above it, the vector index
 # is searched with oversampling. Why 10,000 (bench/filters.py, 200,000 passages, flat index, one run
@@ -208,7 +207,15 @@ def order(answer: Answer, sort: Sort) -> Answer:
     return replace(answer, hits=by_date(answer.hits))
 
 
-def search_within(searcher: Searcher, question: str, top_k: int, filters: Filters) -> Answer:
-    """The searcher's answer from the articles that match ``filters`` (kept for callers that predate
-    ``Searcher.ask(..., filters=...)``; the retriever reads the filters from the query)."""
-    return searcher.ask(question, top_k, filters=filters)
+def merge_sources(rows: list[tuple[str, int, str | None, str | None]]) -> list[dict]:
+    """Outlet rows ``(source, articles, first, last)`` (of one store, or of all shards) as one list:
+    spellings that differ only in case are one outlet (filters match them case-insensitively), listed
+    under the most frequent spelling; most articles first."""
+    merged: dict[str, dict] = {}
+    for source, count, first, last in sorted(rows, key=lambda r: -r[1]):
+        entry = merged.setdefault(fold(source), {"source": source.strip(), "documents": 0,
+                                                 "first_published": None, "last_published": None})
+        entry["documents"] += count
+        entry["first_published"] = min(filter(None, (entry["first_published"], first)), default=None)
+        entry["last_published"] = max(filter(None, (entry["last_published"], last)), default=None)
+    return sorted(merged.values(), key=lambda e: (-e["documents"], e["source"].casefold()))

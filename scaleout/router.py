@@ -33,7 +33,7 @@ from indexer.config import Settings
 from indexer.documents import Article
 from indexer.errors import Conflict, IndexProblem, Unindexable, WriteBusy
 from indexer.pipeline import embed_parts, unembedded
-from retrieval.filters import Filters, Sort, fold, order
+from retrieval.filters import Filters, Sort, merge_sources, order
 from retrieval.hits import Answer
 from retrieval.query import Query
 from retrieval.retrievers import CANDIDATES, Candidates
@@ -150,18 +150,6 @@ def newest_first(rows: list[dict]) -> list[dict]:
     rows = sorted(rows, key=lambda r: r["doc_id"])
     rows.sort(key=lambda r: r["published"] or "", reverse=True)  # stable: doc_id order within a day
     return sorted(rows, key=lambda r: r["published"] is None)
-
-
-def merge_sources(rows: list[tuple[str, int, str | None, str | None]]) -> list[dict]:
-    """The outlets of all shards, merged as :meth:`engine.Engine.sources` merges one store's spellings."""
-    merged: dict[str, dict] = {}
-    for source, count, first, last in sorted(rows, key=lambda r: -r[1]):
-        entry = merged.setdefault(fold(source), {"source": source.strip(), "documents": 0,
-                                                 "first_published": None, "last_published": None})
-        entry["documents"] += count
-        entry["first_published"] = min(filter(None, (entry["first_published"], first)), default=None)
-        entry["last_published"] = max(filter(None, (entry["last_published"], last)), default=None)
-    return sorted(merged.values(), key=lambda e: (-e["documents"], e["source"].casefold()))
 
 
 class ShardedEngine:

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from indexer.schema import valid_unicode
 from retrieval.filters import Filters, Sort
 from retrieval.followup import MAX_HISTORY
 from retrieval.hits import Answer
@@ -38,20 +39,9 @@ def _iso_day(value: str) -> str:
 IsoDay = Annotated[str, Strict(), AfterValidator(_iso_day)]
 
 
-def _storable(value: str) -> str:
-    """SQLite compares these: no NUL, no lone surrogate (JSON "\\ud800" decodes to one)."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode (it contains a lone surrogate)") from None
-    return value
-
-
 SourceName = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                       AfterValidator(_storable)]
-FilterDocId = Annotated[str, Strict(), Field(min_length=1, max_length=200), AfterValidator(_storable)]
+                       AfterValidator(valid_unicode)]
+FilterDocId = Annotated[str, Strict(), Field(min_length=1, max_length=200), AfterValidator(valid_unicode)]
 
 
 class AskFilters(BaseModel):

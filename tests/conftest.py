@@ -135,3 +135,13 @@ def server(sample_index_dir, tmp_path_factory) -> Server:
     running = start_server(folder)
     yield running
     stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def web():
+    """A real web server on 127.0.0.1 with news pages, feeds and every kind of trouble (tests/fixtures/web)."""
+    from tests.fixtures.web.server import start, stop
+
+    server = start(slow_seconds=2, drip_seconds=4)
+    yield server
+    stop(server)

@@ -4,17 +4,7 @@ second round of `watch` fetches and embeds nothing again, and a run that indexes
 
 import json
 
-import pytest
-
 from tests.conftest import cli
-from tests.fixtures.web.server import start, stop
-
-
-@pytest.fixture(scope="module")
-def web():
-    server = start(slow_seconds=2, drip_seconds=4)
-    yield server
-    stop(server)
 
 
 def test_index_pages_and_a_feed_by_url_and_report_each_failure(web, tmp_path):

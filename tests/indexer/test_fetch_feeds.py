@@ -13,20 +13,13 @@ from indexer.feeds import canonical_item_url, doc_id_for_url, is_feed
 from indexer.fetch import USER_AGENT, Fetched, Fetcher, FetchLimits
 from indexer.readers import ReadError, read_articles, read_inputs
 from indexer.schema import DOC_ID_MAX, DOC_ID_PATTERN
-from tests.fixtures.web.server import BIG_BYTES, start, stop
+from tests.fixtures.web.server import BIG_BYTES
 
 WEB = Path(__file__).resolve().parent.parent / "fixtures" / "web"
 EXPECTED = json.loads((WEB / "expected.json").read_text(encoding="utf-8"))
 # Small limits so that the slow, dripping and large pages fail fast.
 LIMITS = FetchLimits(connect_timeout=2, read_timeout=0.5, total_timeout=1.5, max_bytes=BIG_BYTES - 1000,
                      max_redirects=3)
-
-
-@pytest.fixture(scope="module")
-def web():
-    server = start(slow_seconds=2, drip_seconds=4)
-    yield server
-    stop(server)
 
 
 @pytest.fixture

@@ -10,17 +10,10 @@ import pytest
 from indexer.fetch import Fetcher, FetchLimits
 from indexer.readers import ReadError
 from indexer.watch import known_in_index, parse_interval, watch
-from tests.fixtures.web.server import BIG_BYTES, start, stop
+from tests.fixtures.web.server import BIG_BYTES
 
 LIMITS = FetchLimits(connect_timeout=2, read_timeout=0.5, total_timeout=1.5, max_bytes=BIG_BYTES - 1000)
 GOOD_ITEMS = ["/news/tagesblick_elbbruecke.html", "/news/kurzmeldung_ohne_metadaten.html", "/news/hansepost_hafen.html"]
-
-
-@pytest.fixture(scope="module")
-def web():
-    server = start(slow_seconds=1, drip_seconds=2)
-    yield server
-    stop(server)
 
 
 @pytest.fixture
