@@ -4,9 +4,9 @@ import pytest
 
 from indexer.chunking import chunk, sentence_spans
 from indexer.cleaning import clean
-from tests.paths import BUNDLED_CORPUS
 from indexer.documents import Span
 from indexer.readers import read_articles
+from tests.paths import BUNDLED_CORPUS
 
 ARTICLES = list(read_articles([BUNDLED_CORPUS]))
 
@@ -49,7 +49,8 @@ def test_offsets_are_exact_on_the_sample_articles(article):
 def test_the_answer_sentence_is_whole():
     article = next(a for a in ARTICLES if a.doc_id.startswith("001"))
     passages = chunk(article.doc_id, article.text, clean(article.text, article.title))
-    answer = "Der ukrainische Militärgeheimdienst HUR geht davon aus, dass mehr als 10.000 nordkoreanische Soldaten in Russland sind, wobei 3.000 bereits vor Ort erwartet werden."
+    answer = ("Der ukrainische Militärgeheimdienst HUR geht davon aus, dass mehr als 10.000 nordkoreanische Soldaten "
+              "in Russland sind, wobei 3.000 bereits vor Ort erwartet werden.")
     sentences_seen = [p.text[s:e] for p in passages for s, e in p.sentences]
     assert answer in sentences_seen
 

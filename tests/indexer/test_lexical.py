@@ -1,6 +1,5 @@
 """BM25 terms and the question-language cue (no model needed)."""
 
-import pytest
 
 from indexer.lexical import GERMAN, STOPWORDS, terms
 
@@ -14,7 +13,7 @@ def test_german_inflections_share_a_stem():
 def test_function_words_of_both_languages_are_dropped():
     assert terms("Wie viele sind es in der Stadt?") == terms("Stadt")
     assert terms("How many of them were there in the city?") == terms("city")
-    assert not set(terms("die der das und oder the of and were have had")) 
+    assert not set(terms("die der das und oder the of and were have had"))
 
 
 def test_grouped_numbers_are_one_term_and_compounds_give_their_parts():

@@ -124,11 +124,10 @@ def test_writes_from_two_connections_are_serialised_by_sqlite(tmp_path):
     first = Store(tmp_path / "s.sqlite3")
     first.initialise()
     second = Store(tmp_path / "s.sqlite3")
-    with first.write():
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            second.conn.execute("PRAGMA busy_timeout = 50")
-            with second.write():
-                pass
+    with first.write(), pytest.raises(sqlite3.OperationalError, match="locked"):
+        second.conn.execute("PRAGMA busy_timeout = 50")
+        with second.write():
+            pass
     assert second.upsert([prepared("x")]).status == {"x": "added"}
     first.close()
     second.close()

@@ -165,7 +165,7 @@ def test_very_long_urls_and_headers_are_refused_without_a_5xx(client):
     for path in ("/api/documents/" + "a" * 100_000, "/api/documents?limit=" + "9" * 100_000):
         try:
             response = client.get(path)
-        except Exception:  # noqa: BLE001  (the server may simply close the connection)
+        except Exception:
             continue
         assert 400 <= response.status_code < 500
 

@@ -19,8 +19,8 @@ import time
 import httpx
 import pytest
 
-from tests.paths import REPO_ROOT
 from tests.conftest import API_TOKEN, cli, free_port, start_server, stop_server
+from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
