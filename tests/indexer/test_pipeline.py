@@ -17,7 +17,7 @@ from tests.durability.articles import article
 
 
 class CountingEmbedder:
-    """The real model, counting what it is asked to embed."""
+    """The real model, counting the passages it is asked to embed (their sentences come along)."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -26,9 +26,13 @@ class CountingEmbedder:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def encode_passages(self, texts, show_progress=False):
+    def encode_passages(self, texts, progress=False):
         self.embedded.extend(texts)
-        return self.inner.encode_passages(texts, show_progress)
+        return self.inner.encode_passages(texts, progress)
+
+    def encode_passages_with_sentences(self, texts, spans, **options):
+        self.embedded.extend(texts)
+        return self.inner.encode_passages_with_sentences(texts, spans, **options)
 
 
 def as_article(i: int, version: int = 1):
