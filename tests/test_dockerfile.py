@@ -22,7 +22,7 @@ def test_dockerfile_passes_hadolint():
 
 def test_dockerfile_builds_what_make_run_serves():
     text = (REPO_ROOT / "Dockerfile").read_text()
-    assert "torch==2.13.0" in text and "models/build_e5.py" in text
+    assert "torch==2.13.0" in text and "fundstelle model build" in text and "models.export" in text
     assert "fundstelle serve" in text and "fundstelle index" in text
     for copied in ("pyproject.toml", "indexer", "service", "data/corpus"):
         assert copied in text

