@@ -23,7 +23,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.engine import load_encoder  # noqa: E402
 from evaluation.cache import CachingEncoder  # noqa: E402
 from evaluation.datasets import (  # noqa: E402
     DEFAULT_CONTEXTS,
@@ -37,6 +36,7 @@ from evaluation.harness import evaluate_set  # noqa: E402
 from evaluation.indexes import EVAL_ROOT, open_index  # noqa: E402
 from evaluation.questionset import SetQuestion, read_question_set  # noqa: E402
 from indexer.config import Settings  # noqa: E402
+from indexer.encoders import load_encoder  # noqa: E402
 from indexer.readers import ReadError, read_articles  # noqa: E402
 from retrieval import confidence  # noqa: E402
 from retrieval.retrievers import IndexRetriever  # noqa: E402

@@ -36,10 +36,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.engine import load_encoder  # noqa: E402
 from evaluation.datasets import load_dataset  # noqa: E402
 from indexer.config import Settings  # noqa: E402
 from indexer.documents import Article  # noqa: E402
+from indexer.encoders import load_encoder  # noqa: E402
 from indexer.index import Index  # noqa: E402
 from indexer.pipeline import ArticleIndexer  # noqa: E402
 from indexer.readers import read_articles  # noqa: E402

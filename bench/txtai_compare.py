@@ -91,9 +91,9 @@ def _ask_all(search, questions: dict) -> dict:
 
 
 def run_fundstelle(encoder_name: str, articles, questions) -> dict:
-    from engine.engine import load_encoder
     from evaluation.indexes import open_index
     from indexer.config import Settings
+    from indexer.encoders import load_encoder
     from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from indexer.config import Settings
 from indexer.documents import Article
-from indexer.encoders import Encoder
-from indexer.encoders import load_encoder as load_configured_encoder
+from indexer.encoders import Encoder, load_encoder
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer, IndexReport
 from indexer.readers import ReadError
@@ -16,11 +15,6 @@ from retrieval.filters import Filters, Sort, merge_sources, order
 from retrieval.hits import Answer
 from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
-
-
-def load_encoder(settings: Settings) -> Encoder:
-    """The configured encoder; every process (service, CLI, Ray workers) loads it through here."""
-    return load_configured_encoder(settings)
 
 
 @dataclass(frozen=True)

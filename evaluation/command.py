@@ -14,13 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from engine.engine import load_encoder
 from evaluation.cache import CachingEncoder, prefill
 from evaluation.datasets import DEFAULT_CONTEXTS, DEFAULT_DISTRACTORS, EvalError, load_dataset
 from evaluation.harness import evaluate, evaluate_set, metrics, set_metrics
 from evaluation.indexes import EVAL_ROOT, open_index
 from evaluation.questionset import DEFAULT_QUESTIONS, read_question_set
 from indexer.config import Settings
+from indexer.encoders import load_encoder
 from indexer.errors import IndexProblem
 from indexer.readers import ReadError, read_articles
 from retrieval.query import Mode

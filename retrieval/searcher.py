@@ -48,9 +48,8 @@ class Searcher:
     def search(self, question: str, top_k: int = 5, history: list[str] | None = None,
                filters: Filters | None = None) -> list[Hit]:
         """The top_k passages, best first, with their scores and highlighted sentences."""
-        query = analyse(contextualise(question, history), self.encoder, self.mode)
-        if filters is not None and filters.active:  # the retrievers read them (before fusion)
-            query = replace(query, filters=filters)
+        query = replace(analyse(contextualise(question, history), self.encoder, self.mode),
+                        filters=filters)  # the retrievers read them (before fusion)
         return self.rank(query, self.retriever.retrieve(query), top_k)
 
     def rank(self, query: Query, found: Candidates, top_k: int) -> list[Hit]:

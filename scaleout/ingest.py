@@ -9,7 +9,7 @@ The stages, each where its work belongs:
    skipped before embedding (a re-run embeds nothing it has), the rest are cleaned and chunked by the
    single-node code (:func:`indexer.pipeline.unembedded`).
 3. **embed** (an actor pool, batched): the same encoder as the single node
-   (:func:`engine.engine.load_encoder`), loaded once per actor.
+   (:func:`indexer.encoders.load_encoder`), loaded once per actor.
 4. **write** (one actor per shard): the driver takes the embedded batches in input order and hands each
    article to the writer actor of its shard, which commits it through the single-node
    :class:`indexer.pipeline.ArticleIndexer` (one SQLite transaction per batch under the shard's write
@@ -120,7 +120,7 @@ class _Embedder:
     """One model per actor, loaded once; embeds the passages of a whole batch in one call."""
 
     def __init__(self, settings: Settings):
-        from engine.engine import load_encoder
+        from indexer.encoders import load_encoder
 
         self.encoder = load_encoder(settings)
 
@@ -152,7 +152,7 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
     pool. ``in_flight``: commits per shard that may wait for their writer (bounds the driver's memory).
     """
     ray = import_ray()
-    from engine.engine import load_encoder
+    from indexer.encoders import load_encoder
 
     started = time.perf_counter()
     root = Path(root).resolve()

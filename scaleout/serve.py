@@ -40,7 +40,7 @@ class Ingress:
     """The ingress deployment's user class: builds the engine, then hands Serve the single node's app."""
 
     def __init__(self, settings: ServiceSettings, root: str, shard_handles: list, timeout: float):
-        from engine.engine import load_encoder
+        from indexer.encoders import load_encoder
         from scaleout.manifest import check
         from scaleout.router import ShardCalls, ShardedEngine
 

@@ -91,7 +91,7 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from engine.engine import load_encoder
+    from indexer.encoders import load_encoder
 
     return load_encoder(Settings())
 

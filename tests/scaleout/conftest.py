@@ -56,9 +56,9 @@ def write_jsonl(articles: list[Article], path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def encoder():
-    """The configured encoder, as every Fundstelle process loads it (engine.engine.load_encoder)."""
-    from engine.engine import load_encoder
+    """The configured encoder, as every Fundstelle process loads it (indexer.encoders.load_encoder)."""
     from indexer.config import Settings
+    from indexer.encoders import load_encoder
 
     return load_encoder(Settings())
 
