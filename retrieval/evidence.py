@@ -4,7 +4,9 @@ Each sentence is embedded with the passage prompt, prefixed with the first words
 article's title (context, as the passage vector has it: "Er starb 1943." says little on
 its own), and scored by cosine with the question's vector. For a German question, shared content terms
 break near-ties; an English question shares no words with a German sentence, so there
-the model alone decides. Sentence vectors are cached (LRU), so passages that come up
+the model alone decides. When the next sentence continues the best one (it refers back to it,
+opens a quotation, answers its question: :mod:`retrieval.coherence`), the highlight takes in both,
+for the answer often follows the sentence that names the topic. Sentence vectors are cached (LRU), so passages that come up
 again cost nothing, and a one-sentence passage needs no vector at all.
 """
 
@@ -20,6 +22,7 @@ import numpy as np
 from indexer.inputs import sentence_input
 from indexer.lexical import terms
 from indexer.store import StoredPassage
+from retrieval.coherence import continues
 from retrieval.query import Language, Query
 
 if TYPE_CHECKING:
@@ -36,9 +39,21 @@ def sentence_inputs(passage: StoredPassage) -> list[tuple[int, int, str]]:
     return [(s, e, sentence_input(passage.title, passage.text[s:e])) for s, e in spans]
 
 
+def linked_span(text: str, spans: list[tuple[int, int, str]], best: int) -> tuple[int, int]:
+    """The best sentence, with the next one when that continues it (:mod:`retrieval.coherence`): the
+    question's words name the topic in one sentence, the answer often follows in the next. Only the
+    next: taking in the previous one too measured +0.015 German highlight for longer highlights."""
+    start, end = spans[best][0], spans[best][1]
+    if best + 1 < len(spans):
+        following = spans[best + 1]
+        if continues(text[start:end], text[following[0] : following[1]]):
+            end = following[1]
+    return start, end
+
+
 @dataclass(frozen=True)
 class Evidence:
-    span: tuple[int, int]  # the best sentence, offsets within the passage text
+    span: tuple[int, int]  # the best sentence (and the next, when it continues it), offsets within the passage
     cosine: float | None  # the best sentence's cosine with the question; None for a one-sentence passage
 
 
@@ -95,5 +110,5 @@ class Highlighter:
             scores = [float(c) + LEXICAL_WEIGHT * len(wanted & set(terms(passage.text[s:e]))) if wanted else float(c)
                       for c, (s, e, _) in zip(cosines, spans, strict=True)]
             best = int(np.argmax(scores))
-            out.append(Evidence((spans[best][0], spans[best][1]), float(np.max(cosines))))
+            out.append(Evidence(linked_span(passage.text, spans, best), float(np.max(cosines))))
         return out

@@ -2,7 +2,9 @@
 matches the question best ("Im Hafen wurde ein Wrack gefunden." | "Es handelt sich um einen
 Frachter von 1912."), and a passage boundary may fall between the two. When the best sentence is
 the first or last of its passage, the returned passage takes in the neighbouring sentence of the
-article; offsets stay exact (``text == article[char_start:char_end]``), the highlight moves with it.
+article; offsets stay exact (``text == article[char_start:char_end]``), the highlight moves with it,
+and takes in the added sentence after it when that continues the highlighted one
+(:func:`retrieval.coherence.continues`, as within a passage in :mod:`retrieval.evidence`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from indexer.store import Store, StoredPassage
+from retrieval.coherence import continues
 from retrieval.hits import Hit
 
 MAX_ADDED_CHARS = 400  # a neighbouring "sentence" longer than this is a paragraph of its own: leave it
@@ -24,6 +27,7 @@ def widen(store: Store, hit: Hit) -> Hit:
     best = hit.highlights[0]
     before, after = store.neighbours(passage)
     start, end = passage.char_start, passage.char_end
+    linked = False
     if best[0] == sentences[0][0] and before is not None and before.sentences:
         s, e = before.sentences[-1]
         if e - s <= MAX_ADDED_CHARS:
@@ -32,6 +36,8 @@ def widen(store: Store, hit: Hit) -> Hit:
         s, e = after.sentences[0]
         if e - s <= MAX_ADDED_CHARS:
             end = after.char_start + e
+            one_sentence = best == sentences[-1]  # a highlight of two sentences already is not lengthened
+            linked = one_sentence and continues(passage.text[best[0] : best[1]], after.text[s:e])
     if (start, end) == (passage.char_start, passage.char_end):
         return hit
     text = store.text_span(passage.doc_id, start, end)
@@ -41,7 +47,10 @@ def widen(store: Store, hit: Hit) -> Hit:
     paragraph = before.paragraph if start < passage.char_start and before is not None else passage.paragraph
     widened = replace(passage, char_start=start, char_end=end, text=text, paragraph=paragraph,
                       sentences=_sentences(passage, before, after, start, end), sentence_vectors=None)
-    return replace(hit, passage=widened, highlights=[(s + shift, e + shift) for s, e in hit.highlights])
+    highlights = [(s + shift, e + shift) for s, e in hit.highlights]
+    if linked:
+        highlights[0] = (highlights[0][0], end - start)
+    return replace(hit, passage=widened, highlights=highlights)
 
 
 def _sentences(passage: StoredPassage, before: StoredPassage | None, after: StoredPassage | None,

@@ -89,3 +89,16 @@ def test_the_model_reads_each_sentence_with_the_article_title():
     assert [(s, e) for s, e, _ in inputs] == p.sentences
     assert all(text.startswith("Nordkoreas Truppen\n") for *_, text in inputs)
     assert inputs[1][2].endswith(TEXT[inputs[1][0] : inputs[1][1]])
+
+
+def test_the_highlight_takes_in_the_next_sentence_when_it_continues(highlighter, embedder):
+    text = ("Die Delegation reiste am Montag nach Pjöngjang. "
+            "Andrii Cherniak, ein Sprecher des ukrainischen Militärgeheimdienstes, kommentierte die Raketen. "
+            "„Ihre Genauigkeit ist nicht sehr hoch“, sagte er. "
+            "Das Wetter in Moskau war kalt.")
+    p = passage(text, spans_of(text))
+    question = "Wie treffsicher sind die Raketen laut dem Sprecher des ukrainischen Militärgeheimdienstes?"
+    [evidence] = highlighter.analyse(analyse(question, embedder), [p])
+    start, end = evidence.span
+    assert (start, end) == (p.sentences[1][0], p.sentences[2][1])  # the topic sentence and its continuation
+    assert "Genauigkeit" in text[start:end]

@@ -3,6 +3,7 @@ and its offsets stay exact."""
 
 import pytest
 
+from retrieval.coherence import continues
 from retrieval.hits import Hit
 from retrieval.windows import widen
 
@@ -19,8 +20,10 @@ def test_widened_passages_are_exact_slices_of_their_article(engine, question):
     for hit in engine.ask(question, top_k=10).hits:
         p = hit.passage
         assert engine.document(p.doc_id)["text"][p.char_start:p.char_end] == p.text
-        (start, end), = hit.highlights
-        assert 0 <= start < end <= len(p.text) and (start, end) in p.sentences
+        (start, end), = hit.highlights  # one sentence, or two when the second continues the first
+        covered = [(s, e) for s, e in p.sentences if start <= s and e <= end]
+        assert 0 <= start < end <= len(p.text) and 1 <= len(covered) <= 2
+        assert (covered[0][0], covered[-1][1]) == (start, end)
         assert all(0 <= s < e <= len(p.text) for s, e in p.sentences)
 
 
@@ -40,3 +43,16 @@ def test_a_last_sentence_takes_in_the_next_one_and_a_first_the_one_before(engine
     if len(middle.sentences) > 2:
         inner = widen(store, Hit(middle, 1.0, [middle.sentences[1]]))
         assert inner.passage == middle  # a sentence in the middle has its context already
+
+
+def test_a_continuing_sentence_across_the_boundary_joins_the_highlight(engine):
+    store = engine.index.store
+    passages = store.passages(store.passage_ids().tolist()).values()
+    pairs = [(p, store.neighbours(p)[1]) for p in passages if len(p.sentences) >= 2]
+    for middle, after in pairs:
+        if after is None or not after.sentences:
+            continue
+        hit = widen(store, Hit(middle, 1.0, [middle.sentences[-1]]))
+        s, e = after.sentences[0]
+        joined = hit.highlights[0][1] == len(hit.passage.text)
+        assert joined == continues(middle.text[slice(*middle.sentences[-1])], after.text[s:e])
