@@ -1,0 +1,89 @@
+"""Which lever of issue 12 earns its place: the hand-written question set with each one switched off in turn.
+
+Levers (each switched off alone; everything else as shipped):
+- ``compounds``: German compound parts in the BM25 terms (indexer.lexical.compound_parts); the index
+  is rebuilt without them.
+- ``windows``: context windows across passage boundaries (retrieval.windows).
+- ``follow-ups``: elliptic questions searched with the one before (retrieval.followup).
+- ``coherence``: the highlight taking in the next sentence when it continues the best one
+  (retrieval.coherence).
+
+    .venv/bin/python bench/levers.py
+
+Writes bench/results/levers.json and prints a Markdown table. Embeddings come from the eval cache
+(var/eval/embeddings.sqlite3), so a run takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evaluation.cache import CachingEncoder  # noqa: E402
+from evaluation.harness import evaluate_set, set_metrics  # noqa: E402
+from evaluation.indexes import EVAL_ROOT, open_index  # noqa: E402
+from evaluation.questionset import read_question_set  # noqa: E402
+from indexer import lexical  # noqa: E402
+from indexer.config import Settings  # noqa: E402
+from indexer.encoders import load_encoder  # noqa: E402
+from indexer.readers import ReadError, read_articles  # noqa: E402
+from retrieval.retrievers import IndexRetriever  # noqa: E402
+from retrieval.searcher import Searcher  # noqa: E402
+
+
+def _single_sentence(text, spans, best):
+    return spans[best][0], spans[best][1]
+
+
+# lever -> the patches that switch it off (and whether the index must be rebuilt without it)
+OFF = {
+    "compounds": ([mock.patch.object(lexical, "compound_parts", lambda word: ())], True),
+    "windows": ([], False),  # Searcher(windows=False)
+    "follow-ups": ([mock.patch("retrieval.searcher.contextualise", lambda question, history: question)], False),
+    "coherence": ([mock.patch("retrieval.evidence.linked_span", _single_sentence),
+                   mock.patch("retrieval.windows.continues", lambda previous, sentence: False)], False),
+}
+
+
+def run(lever: str | None, articles, questions, encoder, settings) -> dict:
+    patches, rebuild = OFF.get(lever, ([], False))
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        for patch in patches:
+            stack.enter_context(patch)
+        folder = Path(tmp) / "index" if rebuild else None  # a fresh folder: the cached index has the lever on
+        index, _ = open_index(articles, encoder, settings, folder, progress=False, log=lambda *a: None)
+        try:
+            searcher = Searcher(IndexRetriever(index), encoder, windows=lever != "windows")
+            outcomes = evaluate_set(searcher, questions)
+        finally:
+            index.store.close()
+    return {lang: set_metrics(outcomes, lang) for lang in ("de", "en")}
+
+
+def main() -> int:
+    settings = Settings()
+    encoder = CachingEncoder(load_encoder(settings), EVAL_ROOT / "embeddings.sqlite3")
+    articles = [a for a in read_articles([ROOT / "data" / "corpus"]) if not isinstance(a, ReadError)]
+    questions = read_question_set(ROOT / "data" / "questions")
+    results = {name or "shipped": run(name, articles, questions, encoder, settings) for name in (None, *OFF)}
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "levers.json").write_text(json.dumps(results, indent=2))
+    print("| switched off | de hit@1 | de hit@5 | de MRR@10 | en hit@5 | en MRR@10 | highlight de / en |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        de, en = r["de"], r["en"]
+        print(f"| {name} | {de['hit@1']:.3f} | {de['hit@5']:.3f} | {de['mrr@10']:.3f} | {en['hit@5']:.3f} | "
+              f"{en['mrr@10']:.3f} | {de['highlight']:.3f} / {en['highlight']:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
