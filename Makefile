@@ -37,8 +37,27 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# `make bench`: every benchmark in bench/ at modest sizes (the scripts' own defaults take hours on
+# 2 cores); `make bench BENCH_SIZES=10000,100000 BENCH_STORAGE_N=1000000` for the
+# BENCHMARKS.md runs. Results go to bench/results/. Retrieval quality has its own target (`make quality`).
+BENCH_SIZES ?= 10000
+BENCH_QUESTIONS ?= 200
+BENCH_STORAGE_N ?= 100000
+BENCH_FILTERS_N ?= 100000
+BENCH_GNAD_PASSAGES ?= 400
+
 bench: install
-	$(BIN)/python bench/throughput.py data/corpus
+	# txtai and OpenVINO, for txtai_compare.py and encoders.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/throughput.py data/corpus --queries 30
+	$(BIN)/python bench/encoders.py --gnad-passages $(BENCH_GNAD_PASSAGES) --questions $(BENCH_QUESTIONS)
+	$(BIN)/python bench/storage.py --n $(BENCH_STORAGE_N) --compare-n 0
+	$(BIN)/python bench/filters.py --n $(BENCH_FILTERS_N)
+	$(BIN)/python bench/txtai_compare.py --articles 12 --distractors 100
+	$(BIN)/python bench/scaleout.py --xquad-articles 12 --questions 40
+	$(BIN)/python bench/http_latency.py --sizes $(BENCH_SIZES) --questions $(BENCH_QUESTIONS)
+	# the "no answer" confidence: shipped coefficients vs a refit (reports only, changes nothing)
+	$(BIN)/python bench/calibrate.py --articles 16 --distractors 300
 
 quality: install
 	$(BIN)/python bench/quality.py

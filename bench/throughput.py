@@ -12,7 +12,6 @@ Prints one Markdown row for BENCHMARKS.md and writes the raw numbers to bench/re
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import platform
 import random
@@ -28,19 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.corpora import jsonl_gz_articles
 from engine import Engine
 from evaluation.datasets import gnad_articles
 from indexer.config import Settings
 from indexer.documents import Article
 from indexer.readers import ReadError, read_articles
 from retrieval.query import analyse
-
-
-def jsonl_gz_articles(path: Path) -> Iterator[Article]:
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            item = json.loads(line)
-            yield Article(doc_id=f"wiki-{item['id']}", title=item["title"], text=item["text"])
 
 
 def articles(paths: list[Path]) -> Iterator[Article | ReadError]:

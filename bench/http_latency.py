@@ -1,0 +1,384 @@
+"""/api/ask over HTTP at archive sizes: latency one question at a time, and q/s with concurrent clients.
+
+    .venv/bin/python bench/http_latency.py [--sizes 10000,100000] [--vectors auto|real|standin]
+                                           [--questions 200] [--clients 4] [--stages 50]
+
+Per size N, an index of the first N passages of the Klexikon Wikipedia articles (bench/corpora.py;
+the article that crosses N is cut short at a passage end), cut by the real pipeline
+(``indexer.pipeline.unembedded`` + ``embed_parts``), committed through the real store
+(``ArticleIndexer.commit``) and ended by ``Index.save_vectors`` as `fundstelle index` ends, so the
+vector index is what the product builds: exact flat below 50,000 passages, IVF SQ8 + exact
+re-rank above (indexer/vectors.py). Built once under ``--index-dir``/http-<N>-<vectors>, then reused.
+
+Passage vectors (``--vectors``), said in the output and the JSON:
+- ``real``: the product's encoder (``load_encoder``, onnx-int8 by default) for passages and their
+  sentences, as `fundstelle index` embeds them; about 50-100 passages/s on 2 cores.
+- ``standin``: bench/storage.py's stand-in vectors (random, with topic and article structure) for
+  the passages, noisy copies of them for the sentences, recorded under the real model's fingerprint
+  so the service opens the index; 100k passages in minutes. Rankings are meaningless, latency is
+  representative: texts, BM25 terms and sentences are real, and FAISS's cost (flat or IVF) does not
+  depend on the values.
+- ``auto`` (default): real up to 20,000 passages, standin above.
+Either way the questions are embedded by the real model inside the real service.
+
+Then `fundstelle serve` runs as a subprocess on loopback; after /readyz and --warmup questions:
+(a) --questions questions one at a time: p50/p95/p99 ms; (b) --clients clients (threads, one
+httpx.Client each) asking 2 x --questions questions in all: q/s, p50/p99; the server's CPU time
+per question (user + system, in (a) and (b): it bounds the q/s of an idle machine at
+cores x 1000 / CPU ms), its peak RSS (VmHWM) and the load average (the machine is shared: compare ratios within a run). The server
+inherits this process's environment (FUNDSTELLE_*, OMP_NUM_THREADS, ...; recorded in the JSON).
+(c) --stages questions in-process (``engine.Engine`` on the same index, server stopped): where one
+question's time goes (embedding the question, dense search, BM25, ranking with highlights).
+Questions: 6-10 consecutive words of random passages, plus a few fixed German questions.
+
+Writes bench/results/http_latency.json and prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.corpora import KLEXIKON, jsonl_gz_articles  # noqa: E402
+from bench.storage import DIM, SEED, stand_in_vectors, unit  # noqa: E402
+from indexer.config import Settings  # noqa: E402
+from indexer.encoders import load_encoder  # noqa: E402
+from indexer.index import DB_NAME, Index  # noqa: E402
+from indexer.pipeline import ArticleIndexer, embed_parts, unembedded  # noqa: E402
+from indexer.store import Store  # noqa: E402
+from indexer.vectors import base_files, read_header_fields  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "http_latency.json"
+REAL_UP_TO = 20_000  # --vectors auto: the real model up to here (minutes), stand-ins above
+COMMIT_PASSAGES = 2_000  # Wikipedia articles are ~280 passages: cut batches smaller than 64 articles
+# About the first articles (ABBA, ADHS, AIDS, Aachen, Aal, Aare), so present at every size.
+FIXED = ["Wann wurde ABBA gegründet?", "Was ist ADHS?", "Wie wird AIDS übertragen?",
+         "Wo steht der Aachener Dom?", "Wie alt kann ein Aal werden?", "Durch welche Kantone fließt die Aare?"]
+
+
+# -- the index -------------------------------------------------------------------------------
+class StandIn:
+    """The real encoder's identity (so the service accepts the index) with stand-in vectors, handed
+    out in the order passages are written: row i of ``stand_in_vectors(sizes)`` for passage i."""
+
+    def __init__(self, real, sizes: list[int]):
+        if real.dim != DIM:
+            raise SystemExit(f"stand-in vectors have {DIM} dimensions, the model {real.dim}")
+        self.name, self.dim, self.fingerprint = real.name, real.dim, real.fingerprint
+        self.rows, self.used = stand_in_vectors(np.asarray(sizes)), 0
+        self.rng = np.random.default_rng(SEED + 4)
+
+    def encode_passages_with_sentences(self, texts, spans, progress=False, method="separate", sentence_texts=None):
+        rows = self.rows[self.used : self.used + len(texts)]
+        self.used += len(texts)
+        # one sentence: its vector is the passage's, as the real encoder gives it; more: noisy copies (~0.9)
+        sentences = [row[None, :] if len(ss) == 1 else
+                     unit(row + 0.5 * unit(self.rng.standard_normal((len(ss), DIM), dtype=np.float32)))
+                     for row, ss in zip(rows, spans, strict=True)]
+        return rows, sentences
+
+
+def first_passages(n: int, settings: Settings) -> list[tuple]:
+    """(article, unembedded parts) of the first ``n`` passages: whole articles, the last one cut short."""
+    chosen, total = [], 0
+    for article in jsonl_gz_articles(KLEXIKON):
+        parts = unembedded(article, settings)
+        if total + len(parts[0]) > n:  # end the article with passage n (its text up to there)
+            article = dataclasses.replace(article, text=article.text[: parts[0][n - total - 1].char_end])
+            parts = unembedded(article, settings)
+        if parts[0]:
+            chosen.append((article, parts))
+            total += len(parts[0])
+        if total >= n:
+            return chosen
+    raise SystemExit(f"{KLEXIKON} has only {total} passages")
+
+
+def build(folder: Path, n: int, vectors: str, settings: Settings) -> dict:
+    started = time.perf_counter()
+    chosen = first_passages(n, settings)
+    cut_s = time.perf_counter() - started
+    real = load_encoder(settings)
+    encoder = real if vectors == "real" else StandIn(real, [len(parts[0]) for _, parts in chosen])
+    work = folder.with_name(folder.name + ".partial")  # renamed when complete: only whole builds are reused
+    shutil.rmtree(work, ignore_errors=True)
+    index = Index.open(work, encoder, create=True)
+    writer = ArticleIndexer(index, settings)
+    t0, batch, done, shown = time.perf_counter(), [], 0, 0.0
+    for i, item in enumerate(chosen):
+        batch.append(item)
+        if sum(len(p[0]) for _, p in batch) >= COMMIT_PASSAGES or len(batch) == writer.batch_articles \
+                or i == len(chosen) - 1:
+            writer.commit(embed_parts(encoder, [a for a, _ in batch], [p for _, p in batch]))
+            done += sum(len(p[0]) for _, p in batch)
+            batch = []
+            if time.perf_counter() - shown > 10 or i == len(chosen) - 1:
+                shown = time.perf_counter()
+                print(f"[{n}] {done:,} passages written ({vectors} vectors), {shown - t0:.0f}s",
+                      file=sys.stderr, flush=True)
+    write_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    assert index.save_vectors(timeout=60), "the vector base was not saved"
+    save_s = time.perf_counter() - t0
+    if isinstance(encoder, StandIn):
+        assert encoder.used == len(encoder.rows), "stand-in rows and passages out of step"
+    documents, passages = index.counts()
+    index.close()
+    work.rename(folder)
+    info = {"vectors": vectors, "articles": documents, "passages": passages, "cut_s": round(cut_s, 1),
+            "embed_and_write_s": round(write_s, 1), "save_vectors_s": round(save_s, 1),
+            "build_s": round(time.perf_counter() - started, 1), "load_avg_after": os.getloadavg()}
+    (folder.parent / f"{folder.name}.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def index_for(root: Path, n: int, vectors: str) -> tuple[Path, dict]:
+    folder = root / f"http-{n}-{vectors}"
+    record = folder.parent / f"{folder.name}.json"
+    if folder.is_dir() and record.is_file():
+        return folder, {**json.loads(record.read_text()), "reused": True}
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return folder, {**build(folder, n, vectors, Settings(index_dir=folder)), "reused": False}
+
+
+def questions_from(folder: Path, count: int, seed: int = 7) -> list[str]:
+    """The fixed questions, then 6-10 consecutive words of random passages (all different)."""
+    store = Store(folder / DB_NAME)
+    rng = random.Random(seed)
+    ids = [int(i) for i in store.passage_ids()]
+    out = list(FIXED)
+    for passage in store.passages(rng.sample(ids, min(len(ids), 2 * count))).values():
+        words = passage.text.split()
+        size = rng.randint(6, 10)
+        start = rng.randrange(max(1, len(words) - size + 1))
+        out.append(" ".join(words[start : start + size]))
+    store.close()
+    out = list(dict.fromkeys(out))
+    rng.shuffle(out)
+    return out[:count]
+
+
+# -- the service -----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    values = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith(("VmRSS", "VmHWM"))}
+    return {"rss_mb": round(values["VmRSS"] / 1024), "peak_rss_mb": round(values["VmHWM"] / 1024)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (less at the mercy of the neighbours than wall time)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(folder: Path, log: Path) -> tuple[subprocess.Popen, str, float]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "FUNDSTELLE_READ_TOKEN"}  # read routes open
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "fundstelle"), "serve", "--index-dir", str(folder),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - started < 600:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}; see {log}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return proc, url, time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    proc.kill()
+    raise SystemExit(f"the server was not ready in 600 s; see {log}")
+
+
+def ask(client: httpx.Client, question: str) -> float:
+    started = time.perf_counter()
+    client.post("/api/ask", json={"question": question, "top_k": 5}).raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "p99_ms": round(p99, 1),
+            "mean_ms": round(float(np.mean(ms)), 1), "max_ms": round(max(ms), 1)}
+
+
+def concurrent(url: str, questions: list[str], clients: int) -> dict:
+    """Each client (own thread, own connection) asks its share; q/s = all answers / wall time."""
+    ready = threading.Barrier(clients + 1, timeout=60)
+
+    def client_run(i: int) -> list[float]:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            client.get("/healthz")  # the connection is open before the clock starts
+            ready.wait()
+            return [ask(client, q) for q in questions[i::clients]]
+
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(client_run, i) for i in range(clients)]
+        ready.wait()
+        started = time.perf_counter()
+        latencies = [ms for f in futures for ms in f.result()]
+        wall = time.perf_counter() - started
+    return {"clients": clients, "questions": len(latencies), "seconds": round(wall, 2),
+            "q_per_s": round(len(latencies) / wall, 1), **summary(latencies)}
+
+
+# -- where the time goes (in-process) ----------------------------------------------------------
+def stages(folder: Path, questions: list[str]) -> dict[str, float]:
+    """p50 ms of each stage of one question, as ``Searcher.search`` runs them."""
+    from engine import Engine
+    from retrieval.query import analyse
+
+    engine = Engine(Settings(index_dir=folder))
+    engine.warm()
+    searcher, index = engine.searcher, engine.index
+    for q in questions[:3]:
+        engine.ask(q)
+    timings: dict[str, list[float]] = {}
+
+    def timed(name: str, call, *args):
+        started = time.perf_counter()
+        out = call(*args)
+        timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+        return out
+
+    for q in questions:
+        timed("embed question", engine.encoder.encode_queries, [q])
+        query = timed("analyse (embed + terms)", analyse, q, engine.encoder)
+        timed("dense search k=50", index.vectors.search, query.vector[None, :], 50)
+        if query.fts_match():
+            timed("BM25 k=50", index.store.lexical, query.fts_match(), 50)
+        found = timed("retrieve (dense + BM25 + read)", searcher.retriever.retrieve, query)
+        timed("rank (fusion, highlights, variety, windows)", searcher.rank, query, found, 5)
+        timed("Engine.ask total", engine.ask, q, 5)
+    engine.close()
+    return {name: round(float(np.median(ms)), 2) for name, ms in timings.items()}
+
+
+# -- one size ----------------------------------------------------------------------------------
+def run(n: int, vectors: str, args) -> dict:
+    folder, built = index_for(args.index_dir, n, vectors)
+    kind = read_header_fields(base_files(folder)[0][1])["kind"]
+    questions = questions_from(folder, args.warmup + 3 * args.questions)
+    warmup, sequential_qs = questions[: args.warmup], questions[args.warmup : args.warmup + args.questions]
+    concurrent_qs = questions[args.warmup + args.questions :]
+    result = {"target_passages": n, "passages": built["passages"], "articles": built["articles"],
+              "vectors": vectors, "vector_index": kind, "build": built,
+              "load_avg": {"start": os.getloadavg()}}
+    log = folder.parent / f"{folder.name}.serve.log"
+    proc, url, ready_s = start_server(folder, log)
+    try:
+        result["server_ready_s"] = round(ready_s, 1)
+        result["server_after_start"] = memory_mb(proc.pid)
+        with httpx.Client(base_url=url, timeout=120) as client:
+            for q in warmup:
+                ask(client, q)
+            cpu = cpu_seconds(proc.pid)
+            result["sequential"] = {"questions": len(sequential_qs),
+                                    **summary([ask(client, q) for q in sequential_qs])}
+        result["sequential"]["server_cpu_ms_per_q"] = round((cpu_seconds(proc.pid) - cpu) * 1000 / len(sequential_qs), 1)
+        result["load_avg"]["after_sequential"] = os.getloadavg()
+        cpu = cpu_seconds(proc.pid)
+        result["concurrent"] = concurrent(url, concurrent_qs, args.clients)
+        result["concurrent"]["server_cpu_ms_per_q"] = round((cpu_seconds(proc.pid) - cpu) * 1000
+                                                            / result["concurrent"]["questions"], 1)
+        result["load_avg"]["after_concurrent"] = os.getloadavg()
+        result["server_end"] = memory_mb(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if args.stages:
+        result["stages_p50_ms"] = stages(folder, sequential_qs[: args.stages])
+        result["load_avg"]["after_stages"] = os.getloadavg()
+    print(f"[{n}] {json.dumps({k: v for k, v in result.items() if k != 'build'})}", file=sys.stderr, flush=True)
+    return result
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"cpus": os.cpu_count(), "cpu": model, "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def tables(results: list[dict], clients: int) -> str:
+    lines = [f"| passages | vectors | vector index | one at a time p50 / p95 / p99 ms | {clients} clients q/s | "
+             f"{clients} clients p50 / p99 ms | server CPU ms / question | server ready s | server peak RSS MB | "
+             "load avg 1 min |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        s, c = r["sequential"], r["concurrent"]
+        loads = [r["load_avg"][k][0] for k in ("start", "after_sequential", "after_concurrent")]
+        lines.append(f"| {r['passages']:,} | {r['vectors']} | {r['vector_index']} | {s['p50_ms']} / {s['p95_ms']} / "
+                     f"{s['p99_ms']} | {c['q_per_s']} | {c['p50_ms']} / {c['p99_ms']} | {s['server_cpu_ms_per_q']} / "
+                     f"{c['server_cpu_ms_per_q']} | {r['server_ready_s']} | "
+                     f"{r['server_end']['peak_rss_mb']:,} | {min(loads):.1f}–{max(loads):.1f} |")
+    staged = [r for r in results if r.get("stages_p50_ms")]
+    if staged:
+        names = list(staged[0]["stages_p50_ms"])
+        lines += ["", "In-process stages, p50 ms:", "", "| passages | " + " | ".join(names) + " |",
+                  "|---" * (len(names) + 1) + "|"]
+        lines += [f"| {r['passages']:,} | " + " | ".join(str(r["stages_p50_ms"].get(k, "-")) for k in names) + " |"
+                  for r in staged]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000", help="passages, comma-separated")
+    parser.add_argument("--vectors", choices=["auto", "real", "standin"], default="auto",
+                        help=f"auto: real up to {REAL_UP_TO:,} passages, standin above")
+    parser.add_argument("--questions", type=int, default=200, help="one at a time; twice as many concurrently")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--stages", type=int, default=50, help="questions for the in-process split (0: none)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--index-dir", type=Path, default=ROOT / "artifacts" / "bench",
+                        help="where the indexes are built and kept (one folder per size and vectors)")
+    args = parser.parse_args()
+    results = []
+    for n in (int(s) for s in args.sizes.split(",") if s.strip()):
+        vectors = args.vectors if args.vectors != "auto" else ("real" if n <= REAL_UP_TO else "standin")
+        results.append(run(n, vectors, args))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({  # after every size: a long run keeps what it measured
+            "command": "python bench/http_latency.py " + " ".join(sys.argv[1:]), "machine": machine(),
+            "env": {k: v for k, v in os.environ.items() if k.startswith(("FUNDSTELLE_", "OMP_"))
+                    and "TOKEN" not in k},
+            "note": "standin: stand-in passage/sentence vectors (rankings meaningless, latency representative); "
+                    "questions are always embedded by the real model in the real service",
+            "results": results}, indent=2))
+    print(tables(results, args.clients))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
