@@ -11,6 +11,7 @@ from indexer.encoders import Encoder, load_encoder
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer, IndexReport
 from indexer.readers import ReadError
+from indexer.vectors import set_search_threads
 from retrieval.filters import Filters, Sort, merge_sources, order
 from retrieval.hits import Answer
 from retrieval.retrievers import IndexRetriever
@@ -28,6 +29,7 @@ class Status:
 class Engine:
     def __init__(self, settings: Settings, create: bool = False, encoder: Encoder | None = None):
         self.settings = settings
+        set_search_threads(settings.search_threads)  # the engine answers questions (serve, ask)
         self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
         self.index = Index.open(settings.index_dir, self.encoder, create=create)
         self.searcher = Searcher(IndexRetriever(self.index), self.encoder)

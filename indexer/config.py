@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    # FAISS's OpenMP threads in a process that answers questions: one question's search gains nothing
+    # from more, and on a busy machine waiting threads spin (10k exact search: 32-53 ms with 2 threads,
+    # 1.5 ms with 1; bench/http_latency.py). Only training a new IVF index (above 50k passages) would
+    # use more: raise it for a one-off bulk build on a quiet many-core machine.
+    search_threads: int = Field(1, ge=1, le=256)
     # Articles per SQLite transaction: a crash loses at most the batch in flight.
     index_batch_articles: int = Field(64, ge=1, le=10_000)
 

@@ -43,6 +43,11 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 FILE_PATTERN = re.compile(r"^vectors\.g(\d+)\.faiss$")
+
+
+def set_search_threads(threads: int) -> None:
+    """FAISS's OpenMP threads for this process (see ``Settings.search_threads``)."""
+    faiss.omp_set_num_threads(threads)
 TMP_PREFIX = ".vectors-"
 MAGIC = b"FSVEC\x00\x02\n"
 # magic, generation, dim, kind, ntotal, high-water id, token, faiss payload bytes, id bytes, sha256
