@@ -13,6 +13,7 @@ from indexer.lexical import ENGLISH, GERMAN, terms
 
 if TYPE_CHECKING:
     from indexer.encoders import Encoder
+    from indexer.store import LexicalStats
     from retrieval.filters import Filters
 
 
@@ -61,6 +62,8 @@ class Query:
     lexical_weight: float  # BM25's share of the fused score, in [0, 1]
     mode: Mode = Mode.HYBRID
     filters: Filters | None = None  # outlet / period / article restriction, applied inside both retrievers
+    # BM25 statistics of a whole sharded archive, for its shards to score with (None: the index's own)
+    lexical_stats: LexicalStats | None = None
 
     @property
     def uses_dense(self) -> bool:

@@ -2,7 +2,9 @@
 
 :class:`IndexRetriever` is the search over one index folder: the unit a router fans out to
 when an archive is split into shards. It returns raw scores (cosines, BM25), not ranks, so
-candidates from several indexes can be fused as if they came from one.
+candidates from several indexes can be fused as if they came from one; given the archive's BM25
+statistics (``Query.lexical_stats``), a shard scores BM25 with them, so its scores are the ones
+one index of the whole archive would give.
 """
 
 from __future__ import annotations
@@ -49,7 +51,12 @@ class IndexRetriever:
                 found.dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             match = query.fts_match() if query.uses_lexical else None
             if match and (allowed is None or len(allowed)):
-                found.lexical = index.store.lexical(match, self.candidates, *(filters.where() if filters else ()))
+                where = filters.where() if filters else ()
+                if query.lexical_stats is None:  # one index: its own statistics are the archive's
+                    found.lexical = index.store.lexical(match, self.candidates, *where)
+                else:  # one shard of an archive: scored as one index of the whole archive would
+                    found.lexical = index.store.lexical_rescored(query.terms, query.lexical_stats,
+                                                                 self.candidates, *where)
             wanted = list(dict.fromkeys([pid for pid, _ in found.dense] + [pid for pid, _ in found.lexical]))
             found.passages = index.store.passages(wanted)
             present = np.array([pid for pid in wanted if pid in found.passages], dtype=np.int64)  # FAISS may lag

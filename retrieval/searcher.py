@@ -69,9 +69,12 @@ class Searcher:
         for pid, score in chosen:
             passage, sentence = found.passages[pid], evidence[pid]
             cosine = sentence.cosine if sentence.cosine is not None else found.cosines.get(pid, 0.0)
-            hit = Hit(passage, score, [sentence.span], cosine, confidence(query, cosine, passage.text))
-            hits.append(self.widen(hit) if self.widen else hit)
-        return hits
+            hits.append(Hit(passage, score, [sentence.span], cosine, confidence(query, cosine, passage.text)))
+        return self.widen_hits(hits)
+
+    def widen_hits(self, hits: list[Hit]) -> list[Hit]:
+        """Each hit with its context window (a sharded archive replaces this: one call per shard)."""
+        return [self.widen(hit) for hit in hits] if self.widen else hits
 
     @staticmethod
     def _weigh_evidence(query: Query, found: Candidates, fused: list[tuple[int, float]],

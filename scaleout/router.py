@@ -7,12 +7,20 @@ shards are reached through :class:`ShardCalls` (Serve deployment handles in prod
 - **ask**: the question is analysed and embedded once (:func:`retrieval.query.analyse`, inside the
   single node's :class:`retrieval.searcher.Searcher`); :class:`FanOutRetriever` sends the query to
   every shard at once and merges their raw candidates into one pool, keeping per side the best
-  ``CANDIDATES`` by raw score (the dense side is exactly the single node's pool: cosines compare across
-  shards); the searcher then fuses, weighs evidence and chooses for variety ONCE over the whole pool.
-  BM25 scores are computed with each shard's own statistics (document count, term frequencies), the
-  one place where the shard count can move an answer; bench/scaleout.py measures it.
+  ``CANDIDATES`` by raw score; the searcher then fuses, weighs evidence and chooses for variety ONCE
+  over the whole pool. Cosines compare across shards as they are; BM25 scores do once every shard
+  scores with the same statistics, so a question with BM25 terms costs one fan-out more first (as
+  Elasticsearch's dfs_query_then_fetch): every shard sends its statistics of the query terms (its
+  passages, their tokens, per term the passages that contain it), the ingress sums them and sends
+  the sums inside the query, and every shard scores its BM25 candidates with them
+  (:meth:`indexer.store.Store.lexical_rescored`). Both sides of the pool are then exactly those of
+  one index holding the same passages: answers do not depend on the shard count. One shard needs no
+  such phase.
 - A shard that does not answer in time (its replica died and Serve is restarting it) is left out:
-  the answer says ``partial`` with the ``missing_shards``; it is never an error.
+  the answer says ``partial`` with the ``missing_shards``; it is never an error. A shard missing from
+  the statistics is not asked for candidates (its passages would be scored with sums it is not in).
+- **context windows** of the answer's passages are read in their shards: one call per shard, all sent
+  at once (:meth:`ShardedEngine._widen_hits`).
 - **writes** go to the shard that owns the doc_id; the ingress cleans, chunks and embeds, the shard
   commits (create-only conflicts are checked again inside its transaction). A write is acknowledged
   only after the shard's commit returned, so every acknowledged write is durable.
@@ -33,8 +41,9 @@ from indexer.config import Settings
 from indexer.documents import Article
 from indexer.errors import Conflict, IndexProblem, Unindexable, WriteBusy
 from indexer.pipeline import embed_parts, unembedded
+from indexer.store import LexicalStats
 from retrieval.filters import Filters, Sort, merge_sources, order
-from retrieval.hits import Answer
+from retrieval.hits import Answer, Hit
 from retrieval.query import Query
 from retrieval.retrievers import CANDIDATES, Candidates
 from retrieval.searcher import Searcher
@@ -87,7 +96,12 @@ class ShardCalls:
 
     def all(self, method: str, *args, timeout: float | None = None) -> tuple[dict[int, Any], list[int]]:
         """Every shard's answer (sent at once, awaited within one deadline) and the shards that gave none."""
-        pending = {i: self.submit(i, method, *args) for i in range(len(self.handles))}
+        return self.gather(method, dict.fromkeys(range(len(self.handles)), args), timeout)
+
+    def gather(self, method: str, args: dict[int, tuple], timeout: float | None = None
+               ) -> tuple[dict[int, Any], list[int]]:
+        """As :meth:`all`, for the shards in ``args``, each called with its own arguments."""
+        pending = {i: self.submit(i, method, *shard_args) for i, shard_args in args.items()}
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         answers, missing = {}, []
         for i, response in pending.items():
@@ -132,11 +146,21 @@ class FanOutRetriever:
         return missing
 
     def retrieve(self, query: Query) -> Candidates:
-        answers, missing = self.shards.all("retrieve", query)
+        shards = list(range(len(self.shards)))
+        if len(shards) > 1 and query.uses_lexical and query.terms:
+            # the archive's BM25 statistics first, so that every shard scores as one index would
+            stats, missing = self.shards.all("lexical_stats", query.terms)
+            self._missing(missing)
+            query = replace(query, lexical_stats=LexicalStats.total(stats[i] for i in sorted(stats)))
+            shards = sorted(stats)  # a shard not in the sums would score its passages with others' numbers
+        answers, missing = self.shards.gather("retrieve", {i: (query,) for i in shards})
+        self._missing(missing)
+        return merge_candidates([answers[i] for i in sorted(answers)])
+
+    def _missing(self, shards: list[int]) -> None:
         if not hasattr(self._local, "missing"):
             self._local.missing = set()
-        self._local.missing.update(missing)
-        return merge_candidates([answers[i] for i in sorted(answers)])
+        self._local.missing.update(shards)
 
 
 @dataclass(frozen=True)
@@ -165,15 +189,21 @@ class ShardedEngine:
         self.encoder = encoder
         self.retriever = FanOutRetriever(shards)
         self.searcher = Searcher(self.retriever, encoder)
-        if getattr(self.searcher, "widen", None) is not None:  # context windows: read in the passage's shard
-            self.searcher.widen = self._widen
+        if getattr(self.searcher, "widen", None) is not None:  # context windows: read in the passages' shards
+            self.searcher.widen_hits = self._widen_hits
         self.status_timeout = status_timeout
 
-    def _widen(self, hit):
-        try:
-            return self.shards.call(self.manifest.shard_of(hit.passage.doc_id), "widen", hit)
-        except ShardUnavailable:  # the passage as retrieved is still exact; only its window is missing
-            return hit
+    def _widen_hits(self, hits: list[Hit]) -> list[Hit]:
+        """Each hit with its context window, read in its shard: one call per shard, all sent at once."""
+        by_shard: dict[int, list[int]] = {}
+        for n, hit in enumerate(hits):
+            by_shard.setdefault(self.manifest.shard_of(hit.passage.doc_id), []).append(n)
+        answers, _ = self.shards.gather("widen_many", {s: ([hits[n] for n in ns],) for s, ns in by_shard.items()})
+        widened = list(hits)  # a shard that does not answer: its passages as retrieved (still exact), no window
+        for shard, shard_hits in answers.items():
+            for n, hit in zip(by_shard[shard], shard_hits, strict=True):
+                widened[n] = hit
+        return widened
 
     # -- questions ------------------------------------------------------------------------
     def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,

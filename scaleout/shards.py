@@ -13,6 +13,10 @@ Serve restarts a replica whose process dies; the new one reopens the folder (SQL
 of truth, the vectors catch up from it), so every committed write is there again. Several replicas
 of a shard share its folder as several single-node processes do (WAL, the write lock file), which
 needs them on the machine whose disk holds it (see docs/scale-out.md, pinning).
+
+BM25 is scored with the archive's statistics: the ingress first asks every shard for its own
+(:meth:`ShardReplica.lexical_stats`), sums them, and sends the sum inside the query, so a shard's
+BM25 scores are the ones one index of the whole archive would give (see :mod:`scaleout.router`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from indexer.config import Settings
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer
+from indexer.store import LexicalStats
 from retrieval.query import Query
 from retrieval.retrievers import Candidates, IndexRetriever
 from scaleout.manifest import ManifestProblem, ModelIdentity, check, read_manifest, shard_dir
@@ -66,11 +71,19 @@ class ShardReplica:
             vectors={g(pid): v for pid, v in found.vectors.items()},
         )
 
+    def lexical_stats(self, terms: tuple[str, ...]) -> LexicalStats:
+        """This shard's BM25 statistics for the query terms; the ingress sums them over all shards."""
+        return self.index.store.lexical_stats(terms)
+
     def widen(self, hit):
         """``hit`` with its context window from this shard's article text (:mod:`retrieval.windows`)."""
         from retrieval.windows import widen
 
         return widen(self.index.store, hit)
+
+    def widen_many(self, hits: list) -> list:
+        """:meth:`widen` for several hits of this shard: one call instead of one per hit."""
+        return [self.widen(hit) for hit in hits]
 
     def hashes(self, doc_ids: list[str]) -> dict[str, str]:
         return self.index.store.content_hashes(doc_ids)

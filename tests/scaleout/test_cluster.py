@@ -27,8 +27,11 @@ pytestmark = [needs_ray, pytest.mark.ray, pytest.mark.slow]
 for _key, _value in RAY_ENV.items():  # before Ray is imported anywhere in this process
     os.environ[_key] = _value
 
+# the README's question, its English twin and the chat page's examples
 SAMPLE_QUESTIONS = ["Wie viele nordkoreanische Soldaten sind in Russland?",
-                    "How many North Korean soldiers are in Russia?"]
+                    "How many North Korean soldiers are in Russia?",
+                    "Welche Raketen hat Nordkorea an Russland geliefert?",
+                    "Wie hat Putin den nordkoreanischen Truppen gedankt?"]
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
@@ -125,10 +128,6 @@ def test_ready_reports_each_shard(server, single_node):
     assert (ready["documents"], ready["passages"]) == single_node.counts()
 
 
-SHARD_BM25 = ("known gap: each shard scores BM25 with its own statistics, which can reorder an English "
-              "question's top passages (archive-wide statistics are the fix; issue 10 stays open)")
-
-
 @pytest.mark.parametrize("question", SAMPLE_QUESTIONS)
 def test_same_top_passage_as_single_node(server, single_node, encoder, question):
     from retrieval.retrievers import IndexRetriever
@@ -137,9 +136,6 @@ def test_same_top_passage_as_single_node(server, single_node, encoder, question)
     single = Searcher(IndexRetriever(single_node), encoder).ask(question, 5).hits[0].passage
     answer = _ask(server, question)
     top = answer["passages"][0]["citation"]
-    got = (top["doc_id"], top["char_start"], top["char_end"])
-    if got != (single.doc_id, single.char_start, single.char_end) and question.startswith("How"):
-        pytest.xfail(SHARD_BM25)
     assert (top["doc_id"], top["char_start"], top["char_end"]) == (single.doc_id, single.char_start, single.char_end)
     assert answer["partial"] is False and answer["missing_shards"] == []
 
@@ -163,10 +159,12 @@ def test_quality_matches_single_node(server, single_node, encoder):
             top5.append(rank is not None and rank <= 5)
         sharded = {"recall@5": sum(top5) / len(items), "mrr@10": sum(reciprocal) / len(items)}
         assert abs(sharded["recall@5"] - single["recall@5"]) <= 0.005, (language, sharded, single)
-        # The issue asks 0.005 for MRR@10 too. BM25 is scored with each shard's own statistics (document
-        # count, document frequencies), so on this tiny slice (~20 articles per archive, ~10 per shard)
-        # one German question measured rank 1 sharded vs rank 2 single (MRR 1.0 vs 0.9875). Until BM25 gets
-        # archive-wide statistics (docs/scale-out.md, limits), allow at most that: one question, one rank.
+        # The issue asks 0.005 for MRR@10 too. Retrieval itself no longer depends on the shard count (BM25
+        # uses the archive's statistics; tests/scaleout/test_local.py checks every candidate against one
+        # index of the shards' rows), but the vectors do: the int8 encoder's vector of a passage depends on
+        # the batch it was embedded in (cosines move by ~0.002), and Ray Data batches differently from the
+        # single node. On this slice that moved one German question from rank 2 (single) to 1 (sharded):
+        # MRR 0.9875 vs 1.0. Allow at most that: one question, one rank.
         assert abs(sharded["mrr@10"] - single["mrr@10"]) <= 0.5 / len(items) + 1e-9, (language, sharded, single)
 
 

@@ -1,0 +1,180 @@
+"""Archive-wide BM25 statistics (no model, no Ray): shards scoring with the summed statistics give
+exactly the scores FTS5's bm25() gives in one index holding all their passages."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from indexer.documents import Article, Passage
+from indexer.lexical import terms
+from indexer.readers import read_articles
+from indexer.store import (
+    LEXICAL_OVERFETCH,
+    LexicalStats,
+    Prepared,
+    Store,
+    _fts_totals,
+    _varints,
+    bm25_scorer,
+    fts_tokens,
+)
+from retrieval.query import analyse
+from scaleout.manifest import shard_of
+from tests.paths import BUNDLED_CORPUS, REPO_ROOT
+
+# rows the tokenizer splits differently from a plain split at spaces, and a term that is a phrase
+ODD = [Article("odd-1", "Odd", "snake_case snake_case x² Straße ǅemal हिन्दी"),
+       Article("odd-2", "Odd", "snake case snake_case snake snake snake_case")]
+
+
+def articles() -> list[Article]:
+    return [a for a in read_articles([BUNDLED_CORPUS]) if isinstance(a, Article)] + ODD
+
+
+def prepared(article: Article) -> Prepared:
+    """Every paragraph one passage; its terms as the indexer makes them (vectors are not needed here)."""
+    paragraphs = [p for p in article.text.split("\n") if p.strip()]
+    passages = [Passage(article.doc_id, n, n, 0, len(p), p) for n, p in enumerate(paragraphs)]
+    return Prepared(article, passages, np.zeros((len(passages), 4), np.float32), [terms(p) for p in paragraphs])
+
+
+def questions() -> list[str]:
+    path = REPO_ROOT / "data" / "questions" / "bundled.jsonl"
+    asked = [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [*asked, "snake_case Straße x² snake", "Wie viele nordkoreanische Soldaten sind in Russland?",
+            "How many North Korean soldiers are in Russia?"]
+
+
+def build(path, items: list[Article]) -> Store:
+    store = Store(path)
+    store.initialise()
+    for n in range(0, len(items), 2):  # several transactions, as an indexer writes them
+        store.upsert([prepared(a) for a in items[n : n + 2]])
+    return store
+
+
+def keys(store: Store) -> dict[int, tuple[str, int]]:
+    return {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT id, doc_id, ordinal FROM passages")}
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    store = build(tmp_path_factory.mktemp("bm25") / "single.sqlite3", articles())
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module", params=[2, 3])
+def shards(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"bm25-{request.param}")
+    parts = [[a for a in articles() if shard_of(a.doc_id, request.param) == i] for i in range(request.param)]
+    assert all(parts), "every shard should hold some articles"
+    stores = [build(folder / f"shard-{i}.sqlite3", part) for i, part in enumerate(parts)]
+    yield stores
+    for store in stores:
+        store.close()
+
+
+def sharded_lexical(stores: list[Store], query_terms: tuple[str, ...], limit: int) -> list[tuple[tuple, float]]:
+    """What the router does: sum the shards' statistics, let every shard score with them, merge."""
+    stats = LexicalStats.total(s.lexical_stats(query_terms) for s in stores)
+    merged = []
+    for store in stores:
+        with store.snapshot():
+            names = keys(store)
+            merged += [(names[pid], score) for pid, score in store.lexical_rescored(query_terms, stats, limit)]
+    return sorted(merged, key=lambda c: -c[1])[:limit]
+
+
+def test_token_counts_and_totals_are_fts5s_own(single):
+    conn = single.conn
+    for rowid, text in conn.execute("SELECT rowid, terms FROM passages_fts"):
+        size = conn.execute("SELECT sz FROM passages_fts_docsize WHERE id = ?", (rowid,)).fetchone()[0]
+        assert len(fts_tokens(text)) == _varints(size)[0], text  # the row length bm25() uses
+    conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, passages_fts, 'row')")
+    tokens = conn.execute("SELECT sum(cnt) FROM temp.vocab").fetchone()[0]
+    assert _fts_totals(conn) == (single.passage_count(), tokens)
+    stats = single.lexical_stats(["snak", "snake_cas", "korean"])  # snake_cas: the phrase "snake cas"
+    doc_counts = dict(conn.execute("SELECT term, doc FROM temp.vocab WHERE term IN ('snak', 'korean')"))
+    assert stats.containing == {"snak": doc_counts["snak"], "snake_cas": 2, "korean": doc_counts["korean"]}
+    conn.execute("DROP TABLE temp.vocab")
+
+
+def test_token_counts_of_odd_rows_are_fts5s(tmp_path):
+    """Rows as the indexer never writes them (terms are words already), to pin the tokenizer down."""
+    rows = ["हिन्दी café", "foo_bar x² n°1 ǅemal", "i\u0307stanbul a\u0301b a\u0305b \u0301x", "Ⅻ ½ ٣ 𝟙 ーー",
+            "____ x__y"]
+    store = Store(tmp_path / "odd.sqlite3")
+    store.initialise()
+    store.upsert([Prepared(Article(f"d{n}", "T", text), [Passage(f"d{n}", 0, 0, 0, len(text), text)],
+                           np.zeros((1, 4), np.float32), [text.split()]) for n, text in enumerate(rows)])
+    for rowid, text in store.conn.execute("SELECT rowid, terms FROM passages_fts"):
+        size = store.conn.execute("SELECT sz FROM passages_fts_docsize WHERE id = ?", (rowid,)).fetchone()[0]
+        assert len(fts_tokens(text)) == _varints(size)[0], text
+    store.close()
+
+
+def test_rescoring_with_the_tables_own_statistics_gives_bm25_exactly(single):
+    for question in questions():
+        query_terms = analyse(question, None, "lexical").terms
+        match = " OR ".join('"' + t + '"' for t in query_terms)
+        local = single.lexical(match, 1000)
+        score = bm25_scorer(query_terms, single.lexical_stats(query_terms))
+        rows = single._fts_rows([pid for pid, _ in local])
+        assert [(pid, score(rows[pid])) for pid, _ in local] == local, question
+
+
+def test_shards_with_summed_statistics_score_as_one_index(single, shards):
+    names = keys(single)
+    for question in questions():
+        query_terms = analyse(question, None, "lexical").terms
+        assert LexicalStats.total(s.lexical_stats(query_terms) for s in shards) == single.lexical_stats(query_terms)
+        match = " OR ".join(f'"{t}"' for t in query_terms)
+        expected = [(names[pid], score) for pid, score in single.lexical(match, 12)]
+        found = sharded_lexical(shards, query_terms, 12)
+        if len(expected) == 12:  # cut where the scores differ: equal scores (equal rows) come in either order
+            cut = max(n for n in range(1, 12) if expected[n - 1][1] != expected[n][1])
+            expected, found = expected[:cut], found[:cut]
+        assert sorted(found, key=lambda c: (-c[1], c[0])) == sorted(expected, key=lambda c: (-c[1], c[0])), question
+
+
+def test_a_filter_restricts_the_rescored_candidates(shards):
+    query_terms = analyse("Wie viele nordkoreanische Soldaten sind in Russland?", None, "lexical").terms
+    stats = LexicalStats.total(s.lexical_stats(query_terms) for s in shards)
+    for store in shards:
+        with store.snapshot():
+            everything = store.lexical_rescored(query_terms, stats, 1000)
+            if not everything:
+                continue
+            doc_id = store.passages([everything[-1][0]])[everything[-1][0]].doc_id  # one ranked low here
+            found = store.lexical_rescored(query_terms, stats, 5, "d.doc_id = ?", [doc_id])
+            in_doc = {pid for pid, p in store.passages([pid for pid, _ in everything]).items() if p.doc_id == doc_id}
+        assert found and found == [c for c in everything if c[0] in in_doc][:5]
+
+
+def test_rows_far_down_the_local_order_are_found_when_the_archive_ranks_them_first(tmp_path):
+    """Here 'rare' is in few rows and 'common' in all; in the archive it is the other way round. The
+    rows holding only 'common' rank after every 'rare' row here and first in the archive: the shard
+    reads on until no row left unread can score into the best ones."""
+    texts = ["rare pad pad common"] * 20 + ["pad common"] * 200 + ["common"] * 3
+    store = Store(tmp_path / "shard.sqlite3")
+    store.initialise()
+    store.upsert([Prepared(Article(f"d{n}", "T", text), [Passage(f"d{n}", 0, 0, 0, len(text), text)],
+                           np.zeros((1, 4), np.float32), [text.split()]) for n, text in enumerate(texts)])
+    query_terms = ("rare", "common")
+    local = store.lexical_stats(query_terms)
+    archive = LexicalStats(local.passages * 1000, local.tokens * 1000, {"rare": 200_000, "common": 70})
+    limit = 3
+    with store.snapshot():
+        found = store.lexical_rescored(query_terms, archive, limit)
+        everything = store.lexical('"rare" OR "common"', 1000)
+    first_read = {pid for pid, _ in everything[: limit * LEXICAL_OVERFETCH]}
+    score = bm25_scorer(query_terms, archive)
+    rows = store._fts_rows([pid for pid, _ in everything])
+    best = sorted(((pid, score(rows[pid])) for pid, _ in everything), key=lambda c: -c[1])[:limit]
+    assert found == best and not first_read & {pid for pid, _ in found}
+    assert {p.doc_id for p in store.passages([pid for pid, _ in found]).values()} == {"d220", "d221", "d222"}
+    store.close()
