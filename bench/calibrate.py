@@ -65,6 +65,19 @@ def outcomes_of(articles, questions, encoder, settings):
         index.store.close()
 
 
+def archive_coverage(articles, questions) -> dict[str, float]:
+    """Per question: the share of its content terms that occur anywhere in the indexed articles."""
+    from indexer.lexical import terms
+    from retrieval.followup import contextualise
+
+    vocabulary = {t for a in articles for t in terms(a.text)}
+    out = {}
+    for q in questions:
+        wanted = set(terms(contextualise(q.text, list(q.history))))
+        out[q.qid] = sum(t in vocabulary for t in wanted) / len(wanted) if wanted else 0.0
+    return out
+
+
 def rates(outcomes, predict) -> dict[str, float]:
     pos = [o for o in outcomes if o.answerable]
     neg = [o for o in outcomes if not o.answerable]
@@ -73,23 +86,58 @@ def rates(outcomes, predict) -> dict[str, float]:
             "answerable": len(pos), "unanswerable": len(neg)}
 
 
-def main() -> int:
+MAX_ANSWERABLE_FLAGGED = 0.05  # per set: "nothing answers" must rarely be said when something does
+
+
+def fit(features, labels, sets) -> tuple[np.ndarray, float]:
+    """Logistic regression coefficients, the intercept shifted so that at most MAX_ANSWERABLE_FLAGGED of
+    each set's answerable questions fall below the 0.5 threshold."""
     from sklearn.linear_model import LogisticRegression
 
+    model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000).fit(features, labels)
+    z = model.decision_function(features)
+    cut = min(np.quantile(z[(sets == s) & labels], MAX_ANSWERABLE_FLAGGED, method="lower") for s in np.unique(sets))
+    return model.coef_[0], float(model.intercept_[0] - cut)
+
+
+def cross_validate(features, labels, sets, folds: int = 5) -> dict[str, dict[str, float]]:
+    """Flag rates of each set when every question is judged by coefficients fitted without it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    flagged = np.zeros(len(labels), dtype=bool)
+    strata = sets * 2 + labels
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(features, strata):
+        weights, intercept = fit(features[train], labels[train], sets[train])
+        flagged[test] = features[test] @ weights + intercept < 0
+    return {name: {"answerable_flagged": round(float(flagged[(sets == s) & labels].mean()), 3),
+                   "unanswerable_flagged": round(float(flagged[(sets == s) & ~labels].mean()), 3)}
+            for s, name in ((0, "xquad"), (1, "bundled"))}
+
+
+def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--articles", type=int, default=16)
     p.add_argument("--distractors", type=int, default=300)
     opts = p.parse_args()
     settings = Settings()
     encoder = CachingEncoder(load_encoder(settings), EVAL_ROOT / "embeddings.sqlite3")
-    xquad = outcomes_of(*xquad_held_out(opts.articles, opts.distractors), encoder, settings)
+    xquad_articles, xquad_questions = xquad_held_out(opts.articles, opts.distractors)
+    xquad = outcomes_of(xquad_articles, xquad_questions, encoder, settings)
     bundled_articles = [a for a in read_articles([ROOT / "data" / "corpus"]) if not isinstance(a, ReadError)]
-    bundled = outcomes_of(bundled_articles, read_question_set(ROOT / "data" / "questions"), encoder, settings)
+    bundled_questions = read_question_set(ROOT / "data" / "questions")
+    bundled = outcomes_of(bundled_articles, bundled_questions, encoder, settings)
+    vocab = archive_coverage(xquad_articles, xquad_questions) | archive_coverage(bundled_articles, bundled_questions)
+    with open(ROOT / "bench" / "results" / "calibration-features.jsonl", "w") as f:
+        for name, part in (("xquad", xquad), ("bundled", bundled)):
+            for o in part:
+                f.write(json.dumps({"set": name, **o.__dict__, "kinds": list(o.kinds),
+                                    "archive_coverage": vocab[o.qid]}) + "\n")
     every = xquad + bundled
     features = np.array([[o.cosine, o.coverage, o.lang != "de"] for o in every], dtype=float)
     labels = np.array([o.answerable for o in every])
-    model = LogisticRegression(C=10.0, class_weight="balanced").fit(features, labels)
-    (cos_w, cov_w, en_w), intercept = model.coef_[0], model.intercept_[0]
+    sets = np.array([0] * len(xquad) + [1] * len(bundled))
+    (cos_w, cov_w, en_w), intercept = fit(features, labels, sets)
+    cross_validated = cross_validate(features, labels, sets)
 
     def fitted(o) -> bool:
         return intercept + cos_w * o.cosine + cov_w * o.coverage + en_w * (o.lang != "de") >= 0
@@ -104,6 +152,7 @@ def main() -> int:
                     "COVERAGE_DE": confidence.COVERAGE_DE, "OTHER_LANGUAGE": confidence.OTHER_LANGUAGE},
         "xquad_fitted": rates(xquad, fitted), "bundled_fitted": rates(bundled, fitted),
         "xquad_shipped": rates(xquad, shipped), "bundled_shipped": rates(bundled, shipped),
+        "cross_validated": cross_validated,
     }
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

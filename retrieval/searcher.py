@@ -69,8 +69,10 @@ class Searcher:
         for pid, score in chosen:
             passage, sentence = found.passages[pid], evidence[pid]
             cosine = sentence.cosine if sentence.cosine is not None else found.cosines.get(pid, 0.0)
-            hits.append(Hit(passage, score, [sentence.span], cosine, confidence(query, cosine, passage.text)))
-        return self.widen_hits(hits)
+            hits.append(Hit(passage, score, [sentence.span], cosine))
+        # confidence over the text returned (context window included), as bench/calibrate.py measures it
+        return [replace(hit, confidence=confidence(query, hit.cosine, hit.passage.text))
+                for hit in self.widen_hits(hits)]
 
     def widen_hits(self, hits: list[Hit]) -> list[Hit]:
         """Each hit with its context window (a sharded archive replaces this: one call per shard)."""
