@@ -12,8 +12,8 @@ import numpy as np
 from indexer.lexical import ENGLISH, GERMAN, terms
 
 if TYPE_CHECKING:
+    from indexer.bm25 import LexicalStats
     from indexer.encoders import Encoder
-    from indexer.store import LexicalStats
     from retrieval.filters import Filters
 
 

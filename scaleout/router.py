@@ -37,11 +37,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.engine import Status
+from indexer.bm25 import LexicalStats
 from indexer.config import Settings
 from indexer.documents import Article
 from indexer.errors import Conflict, IndexProblem, Unindexable, WriteBusy
 from indexer.pipeline import embed_parts, unembedded
-from indexer.store import LexicalStats
 from retrieval.filters import Filters, Sort, merge_sources, order
 from retrieval.hits import Answer, Hit
 from retrieval.query import Query

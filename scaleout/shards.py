@@ -25,10 +25,10 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from indexer.bm25 import LexicalStats
 from indexer.config import Settings
 from indexer.index import Index
 from indexer.pipeline import ArticleIndexer
-from indexer.store import LexicalStats
 from retrieval.query import Query
 from retrieval.retrievers import Candidates, IndexRetriever
 from scaleout.manifest import ManifestProblem, ModelIdentity, check, read_manifest, shard_dir

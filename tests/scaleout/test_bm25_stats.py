@@ -8,19 +8,11 @@ import json
 import numpy as np
 import pytest
 
+from indexer.bm25 import LEXICAL_OVERFETCH, LexicalStats, bm25_scorer, fts_tokens, fts_totals, varints
 from indexer.documents import Article, Passage
 from indexer.lexical import terms
 from indexer.readers import read_articles
-from indexer.store import (
-    LEXICAL_OVERFETCH,
-    LexicalStats,
-    Prepared,
-    Store,
-    _fts_totals,
-    _varints,
-    bm25_scorer,
-    fts_tokens,
-)
+from indexer.store import Prepared, Store
 from retrieval.query import analyse
 from scaleout.manifest import shard_of
 from tests.paths import BUNDLED_CORPUS, REPO_ROOT
@@ -93,10 +85,10 @@ def test_token_counts_and_totals_are_fts5s_own(single):
     conn = single.conn
     for rowid, text in conn.execute("SELECT rowid, terms FROM passages_fts"):
         size = conn.execute("SELECT sz FROM passages_fts_docsize WHERE id = ?", (rowid,)).fetchone()[0]
-        assert len(fts_tokens(text)) == _varints(size)[0], text  # the row length bm25() uses
+        assert len(fts_tokens(text)) == varints(size)[0], text  # the row length bm25() uses
     conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, passages_fts, 'row')")
     tokens = conn.execute("SELECT sum(cnt) FROM temp.vocab").fetchone()[0]
-    assert _fts_totals(conn) == (single.passage_count(), tokens)
+    assert fts_totals(conn) == (single.passage_count(), tokens)
     stats = single.lexical_stats(["snak", "snake_cas", "korean"])  # snake_cas: the phrase "snake cas"
     doc_counts = dict(conn.execute("SELECT term, doc FROM temp.vocab WHERE term IN ('snak', 'korean')"))
     assert stats.containing == {"snak": doc_counts["snak"], "snake_cas": 2, "korean": doc_counts["korean"]}
@@ -113,7 +105,7 @@ def test_token_counts_of_odd_rows_are_fts5s(tmp_path):
                            np.zeros((1, 4), np.float32), [text.split()]) for n, text in enumerate(rows)])
     for rowid, text in store.conn.execute("SELECT rowid, terms FROM passages_fts"):
         size = store.conn.execute("SELECT sz FROM passages_fts_docsize WHERE id = ?", (rowid,)).fetchone()[0]
-        assert len(fts_tokens(text)) == _varints(size)[0], text
+        assert len(fts_tokens(text)) == varints(size)[0], text
     store.close()
 
 
