@@ -34,6 +34,12 @@ def _fail(message: object, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _fetcher(settings: ServiceSettings):
+    from indexer.fetch import Fetcher, FetchLimits
+
+    return Fetcher(FetchLimits(max_bytes=settings.fetch_max_bytes))
+
+
 def _engine(settings: ServiceSettings, create: bool = False):
     from engine import Engine
 
@@ -58,7 +64,6 @@ def index(
                                              "resource fundstelle-shard-i (with --ray)")] = False,
 ) -> None:
     """Add or update articles (upsert by doc_id; unchanged articles are skipped)."""
-    from indexer.fetch import Fetcher
     from indexer.readers import read_inputs
 
     settings = _settings(index_dir=index_dir)
@@ -74,7 +79,7 @@ def index(
         _fail("--shards needs --ray: a single-node index has no shards")
     engine = _engine(settings, create=True)
     try:
-        with Fetcher() as fetcher:  # the CLI fetches what its user names; the HTTP service never does
+        with _fetcher(settings) as fetcher:  # the CLI fetches what its user names; the HTTP service never does
             report = engine.index_articles(read_inputs(paths or [str(settings.corpus_dir)], fetcher),
                                            progress=not quiet)
     except WriteBusy as exc:
@@ -104,7 +109,6 @@ def watch(
     rounds: Annotated[int | None, typer.Option("--rounds", min=1, help="Stop after N rounds")] = None,
 ) -> None:
     """Follow feeds and index their new items (idempotent by URL and content; a restart re-embeds nothing)."""
-    from indexer.fetch import Fetcher
     from indexer.watch import WatchRound, known_in_index, parse_interval
     from indexer.watch import watch as follow
 
@@ -122,7 +126,7 @@ def watch(
                    f"{len(r.errors)} failed")
 
     try:
-        with Fetcher() as fetcher:
+        with _fetcher(settings) as fetcher:
             follow(feeds, interval, index_fn=engine.index_articles, state_path=settings.index_dir / "watch-state.json",
                    max_rounds=rounds, fetcher=fetcher, known=known_in_index(engine.content_hashes), on_round=said)
     except (RuntimeError, WriteBusy) as exc:

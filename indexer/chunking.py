@@ -28,9 +28,39 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="de", clean=False)
 
 
+# pysbd's time grows with the square of a text's length (it rescans the whole text per abbreviation it
+# finds): a 300,000-character page without paragraph breaks took minutes. Long spans are segmented in
+# windows; each window's last sentence, which the window's end may have cut, is segmented again as
+# the start of the next window, so the boundaries are the ones pysbd finds in the whole text.
+SEGMENT_WINDOW = 4000
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Sentence offsets in ``text[start:end]``, located exactly (pysbd's own spans can drift)."""
     end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    while end - start > SEGMENT_WINDOW:
+        window = _segment(text, start, start + SEGMENT_WINDOW)
+        done = window[:-1] if len(window) > 1 else window  # one sentence over the whole window: take it whole
+        _extend(text, spans, done)
+        start = window[-1][0] if len(window) > 1 else window[-1][1]
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        _extend(text, spans, _segment(text, start, end))
+    return spans or [(start, end)]
+
+
+def _extend(text: str, spans: list[tuple[int, int]], more: list[tuple[int, int]]) -> None:
+    """Append ``more`` to ``spans``, joining a sentence that continues the last one."""
+    for s, e in more:
+        if spans and _continues(text[spans[-1][0] : spans[-1][1]], text[s:e]):
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+
+
+def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
     chunk = text[start:end]
     spans, cursor = [], 0
     for sentence in _segmenter().segment(chunk):
@@ -40,10 +70,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         found = chunk.find(body, cursor)
         if found < 0:  # pysbd altered the sentence; fall back to its length
             found = cursor
-        if spans and _continues(chunk[spans[-1][0] - start : spans[-1][1] - start], body):
-            spans[-1] = (spans[-1][0], start + found + len(body))
-        else:
-            spans.append((start + found, start + found + len(body)))
+        spans.append((start + found, start + found + len(body)))
         cursor = found + len(body)
     return spans or [(start, end)]
 

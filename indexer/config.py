@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     embed_batch_size: int = Field(32, ge=1, le=1024)
+    # The largest page or feed `fundstelle index URL` and `fundstelle watch` fetch (the service fetches nothing).
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     # FAISS's OpenMP threads in a process that answers questions: one question's search gains nothing
     # from more, and on a busy machine waiting threads spin (10k exact search: 32-53 ms with 2 threads,
     # 1.5 ms with 1; bench/http_latency.py). Only training a new IVF index (above 50k passages) would

@@ -5,6 +5,10 @@ second round of `watch` fetches and embeds nothing again, and a run that indexes
 import json
 
 from tests.conftest import cli
+from tests.fixtures.web.server import BIG_BYTES
+
+# The feed's "/big" item is a page larger than this: it is refused by size, as an over-large page should be.
+LIMIT = {"FUNDSTELLE_FETCH_MAX_BYTES": str(BIG_BYTES // 2)}
 
 
 def test_index_pages_and_a_feed_by_url_and_report_each_failure(web, tmp_path):
@@ -20,11 +24,14 @@ def test_index_pages_and_a_feed_by_url_and_report_each_failure(web, tmp_path):
 
 def test_watch_indexes_new_items_once(web, tmp_path):
     folder = tmp_path / "index"
-    first = cli("watch", web.url("/feeds/rss.xml"), "--rounds", "1", "--every", "1s", "--index-dir", str(folder))
+    first = cli("watch", web.url("/feeds/rss.xml"), "--rounds", "1", "--every", "1s", "--index-dir", str(folder),
+                env=LIMIT)
     assert "round 1:" in first.stdout and " 0 new" not in first.stdout
+    assert "/big" in first.stderr and "too large" in first.stderr
     indexed = ["/news/tagesblick_elbbruecke.html", "/news/kurzmeldung_ohne_metadaten.html", "/news/hansepost_hafen.html"]
     before = {path: web.hits[path] for path in indexed + ["/feeds/rss.xml"]}
-    again = cli("watch", web.url("/feeds/rss.xml"), "--rounds", "1", "--every", "1s", "--index-dir", str(folder))
+    again = cli("watch", web.url("/feeds/rss.xml"), "--rounds", "1", "--every", "1s", "--index-dir", str(folder),
+                env=LIMIT)
     assert "round 1: 0 new" in again.stdout
     assert all(web.hits[path] == before[path] for path in indexed)  # no indexed page is fetched again
     assert web.hits["/feeds/rss.xml"] == before["/feeds/rss.xml"] + 1  # (failed items are retried, by design)

@@ -79,3 +79,24 @@ def test_passages_do_not_cross_paragraphs():
     assert [(p.paragraph, p.text) for p in passages] == [
         (1, "Erster Absatz mit einem Satz."), (2, "Zweiter Absatz mit noch einem Satz."),
     ]
+
+
+def test_long_text_is_segmented_in_windows_with_the_same_boundaries(monkeypatch):
+    from pathlib import Path
+
+    import indexer.chunking as chunking
+    from tests.paths import REPO_ROOT
+
+    text = " ".join(p.read_text().replace("\n", " ") for p in sorted(Path(REPO_ROOT, "data", "corpus").glob("*.txt")))
+    assert len(text) > 5 * chunking.SEGMENT_WINDOW
+    windowed = chunking.sentence_spans(text)
+    monkeypatch.setattr(chunking, "SEGMENT_WINDOW", 10**9)
+    assert windowed == chunking.sentence_spans(text)  # the same sentences as pysbd over the whole text
+
+
+def test_a_huge_paragraph_is_segmented():
+    from indexer.chunking import sentence_spans
+
+    text = "Sehr viel Text. " * 20_000  # pysbd alone takes minutes on this (quadratic)
+    spans = sentence_spans(text)
+    assert len(spans) == 20_000 and all(text[s:e] == "Sehr viel Text." for s, e in spans[:50] + spans[-50:])
