@@ -43,7 +43,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -58,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.corpora import KLEXIKON, jsonl_gz_articles  # noqa: E402
+from bench.service import free_port, wait_ready  # noqa: E402
 from bench.storage import DIM, SEED, stand_in_vectors, unit  # noqa: E402
 from indexer.config import Settings  # noqa: E402
 from indexer.encoders import load_encoder  # noqa: E402
@@ -178,12 +178,6 @@ def questions_from(folder: Path, count: int, seed: int = 7) -> list[str]:
 
 
 # -- the service -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def memory_mb(pid: int) -> dict[str, float]:
     status = Path(f"/proc/{pid}/status").read_text().splitlines()
     values = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith(("VmRSS", "VmHWM"))}
@@ -204,17 +198,11 @@ def start_server(folder: Path, log: Path) -> tuple[subprocess.Popen, str, float]
                              "--host", "127.0.0.1", "--port", str(port)],
                             stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    while time.perf_counter() - started < 600:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}; see {log}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return proc, url, time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    raise SystemExit(f"the server was not ready in 600 s; see {log}")
+    try:
+        wait_ready(url, proc, every=0.25)
+    except RuntimeError as exc:
+        raise SystemExit(f"{exc}; see {log}") from None
+    return proc, url, time.perf_counter() - started
 
 
 def ask(client: httpx.Client, question: str) -> float:

@@ -36,6 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.service import free_port, wait_ready  # noqa: E402
 from evaluation.datasets import load_dataset  # noqa: E402
 from indexer.config import Settings  # noqa: E402
 from indexer.documents import Article  # noqa: E402
@@ -47,26 +48,6 @@ from service.settings import ServiceSettings  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "data" / "xquad" / "xquad.de.json"
 RESULTS = ROOT / "bench" / "results" / "scaleout.json"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} not ready in time")
 
 
 def ask_rate(url: str, questions: list[str], clients: int = 1) -> float:
