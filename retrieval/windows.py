@@ -46,7 +46,7 @@ def widen(store: Store, hit: Hit) -> Hit:
     shift = passage.char_start - start
     paragraph = before.paragraph if start < passage.char_start and before is not None else passage.paragraph
     widened = replace(passage, char_start=start, char_end=end, text=text, paragraph=paragraph,
-                      sentences=_sentences(passage, before, after, start, end), sentence_vectors=None)
+                      sentences=_sentences(passage, before, after, start, end), packed_sentence_vectors=None)
     highlights = [(s + shift, e + shift) for s, e in hit.highlights]
     if linked:
         highlights[0] = (highlights[0][0], end - start)
