@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -64,6 +65,12 @@ class Query:
     filters: Filters | None = None  # outlet / period / article restriction, applied inside both retrievers
     # BM25 statistics of a whole sharded archive, for its shards to score with (None: the index's own)
     lexical_stats: LexicalStats | None = None
+    phrases: tuple[str, ...] = ()  # neighbouring terms of the question ("a b"), scored by BM25 as phrases
+
+    @property
+    def lexical_terms(self) -> tuple[str, ...]:
+        """What BM25 scores: each term, and each phrase of two neighbouring terms."""
+        return self.terms + self.phrases
 
     @property
     def uses_dense(self) -> bool:
@@ -74,10 +81,10 @@ class Query:
         return self.mode != Mode.DENSE
 
     def fts_match(self) -> str | None:
-        """An FTS5 MATCH expression: any of the terms (BM25 ranks the overlap)."""
+        """An FTS5 MATCH expression: any of the terms or phrases (BM25 ranks the overlap)."""
         if not self.terms:
             return None
-        return " OR ".join('"' + t.replace('"', '""') + '"' for t in self.terms)
+        return " OR ".join('"' + t.replace('"', '""') + '"' for t in self.lexical_terms)
 
 
 def analyse(text: str, encoder: Encoder | None, mode: Mode = Mode.HYBRID) -> Query:
@@ -90,5 +97,19 @@ def analyse(text: str, encoder: Encoder | None, mode: Mode = Mode.HYBRID) -> Que
         vector = np.zeros(0, np.float32)
     else:
         vector = encoder.encode_queries([text])[0]
-    return Query(text=text, language=language, terms=tuple(dict.fromkeys(terms(text))), vector=vector,
-                 lexical_weight=weight, mode=mode)
+    sequence = terms(text)
+    return Query(text=text, language=language, terms=tuple(dict.fromkeys(sequence)), vector=vector,
+                 lexical_weight=weight, mode=mode, phrases=neighbour_phrases(sequence))
+
+
+def neighbour_phrases(sequence: list[str]) -> tuple[str, ...]:
+    """Phrases of two terms that follow each other in the question ("sprech ukrain"): a passage that
+    says "ein Sprecher des ukrainischen ..." holds the phrase, as both sides lose the same stopwords.
+    A compound and its parts follow each other in every text that has the compound, so those pairs
+    are left out."""
+    out = []
+    for i, (a, b) in enumerate(itertools.pairwise(sequence)):
+        if a in b or b in a or any(a in c and b in c for c in sequence[max(0, i - 2) : i]):
+            continue
+        out.append(f"{a} {b}")
+    return tuple(dict.fromkeys(out))

@@ -55,7 +55,7 @@ class IndexRetriever:
                 if query.lexical_stats is None:  # one index: its own statistics are the archive's
                     found.lexical = index.store.lexical(match, self.candidates, *where)
                 else:  # one shard of an archive: scored as one index of the whole archive would
-                    found.lexical = index.store.lexical_rescored(query.terms, query.lexical_stats,
+                    found.lexical = index.store.lexical_rescored(query.lexical_terms, query.lexical_stats,
                                                                  self.candidates, *where)
             wanted = list(dict.fromkeys([pid for pid, _ in found.dense] + [pid for pid, _ in found.lexical]))
             found.passages = index.store.passages(wanted)

@@ -149,7 +149,7 @@ class FanOutRetriever:
         shards = list(range(len(self.shards)))
         if len(shards) > 1 and query.uses_lexical and query.terms:
             # the archive's BM25 statistics first, so that every shard scores as one index would
-            stats, missing = self.shards.all("lexical_stats", query.terms)
+            stats, missing = self.shards.all("lexical_stats", query.lexical_terms)
             self._missing(missing)
             query = replace(query, lexical_stats=LexicalStats.total(stats[i] for i in sorted(stats)))
             shards = sorted(stats)  # a shard not in the sums would score its passages with others' numbers

@@ -51,3 +51,21 @@ def test_a_question_of_only_function_words_has_no_query():
 def test_only_the_lexical_mode_goes_without_a_model():
     with pytest.raises(ValueError):
         analyse("Wer?", None, Mode.HYBRID)
+
+
+def test_neighbouring_terms_are_phrases_but_a_compound_and_its_parts_are_not():
+    query = analyse("laut einem Sprecher des ukrainischen Militärgeheimdienstes", None, Mode.LEXICAL)
+    assert "sprech ukrain" in query.phrases and "ukrain militargeheimdien" in query.phrases
+    assert not any(p in {"militargeheimdien militar", "militar geheimdien"} for p in query.phrases)
+    assert query.lexical_terms == query.terms + query.phrases
+
+
+def test_a_phrase_matches_the_passage_that_says_it_not_one_with_the_words_apart():
+    """Both sides lose the same stopwords, so "Sprecher des ukrainischen" holds the phrase "sprech ukrain"."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE f USING fts5(terms, tokenize = 'unicode61 remove_diacritics 0')")
+    for rowid, text in [(1, "Ein Sprecher des ukrainischen Militärs sagte das."),
+                        (2, "Der ukrainische Präsident und sein Sprecher sagten das.")]:
+        db.execute("INSERT INTO f(rowid, terms) VALUES (?, ?)", (rowid, " ".join(terms(text))))
+    phrase = '"' + analyse("Was sagte der Sprecher des ukrainischen Militärs?", None, Mode.LEXICAL).phrases[1] + '"'
+    assert db.execute("SELECT rowid FROM f WHERE f MATCH ?", (phrase,)).fetchall() == [(1,)]
