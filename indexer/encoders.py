@@ -352,6 +352,7 @@ def load_encoder(settings: Settings) -> SentenceEncoder:
     return SentenceEncoder(
         settings.model, encoder=getattr(settings, "encoder", "torch"), query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt, batch_size=settings.embed_batch_size,
+        threads=getattr(settings, "encoder_threads", None),
     )
 
 

@@ -16,6 +16,7 @@ from indexer.encoders import (
     VARIANTS,
     EncoderUnavailable,
     SentenceEncoder,
+    cpu_cores,
     exported_variants,
     load_encoder,
     passage_spans,
@@ -168,3 +169,12 @@ def test_unknown_encoder_names_the_choices():
 
 def test_every_variant_is_declared():
     assert set(DEFAULT_VARIANTS) <= set(VARIANTS)
+
+
+def test_encoder_threads_setting_reaches_the_session(monkeypatch):
+    """FUNDSTELLE_ENCODER_THREADS sets one forward pass's threads; unset, every core."""
+    monkeypatch.setenv("FUNDSTELLE_ENCODER_THREADS", "1")
+    one = load_encoder(Settings())
+    assert one.threads == 1 and one._model_kwargs()["session_options"].intra_op_num_threads == 1
+    monkeypatch.delenv("FUNDSTELLE_ENCODER_THREADS")
+    assert load_encoder(Settings()).threads == cpu_cores()
