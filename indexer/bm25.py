@@ -116,7 +116,12 @@ def rescoring_bound(local_score: float, terms: Sequence[str], local: LexicalStat
 
 
 def fts_phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'  # as retrieval.query.Query.fts_match quotes it
+    return '"' + term.replace('"', '""') + '"'  # one quoted phrase: nothing in it is FTS5 syntax
+
+
+def fts_any(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH of any of ``terms``, each one phrase (BM25 ranks the overlap)."""
+    return " OR ".join(fts_phrase(t) for t in terms)
 
 
 def varints(blob: bytes) -> list[int]:

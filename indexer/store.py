@@ -25,7 +25,7 @@ from indexer.bm25 import (
     STATS_CACHE,
     LexicalStats,
     bm25_scorer,
-    fts_phrase,
+    fts_any,
     fts_totals,
     rescoring_bound,
     rows_with,
@@ -566,7 +566,7 @@ class Store:
         their stored terms, and reads more while a row beyond them could still score into the best
         ``limit`` (:func:`indexer.bm25.rescoring_bound`). Call it inside a snapshot.
         """
-        match = " OR ".join(fts_phrase(t) for t in terms)
+        match = fts_any(terms)
         if not stats.passages:  # an archive that was empty when asked (it got its first passages since)
             return self.lexical(match, limit, where, params)
         score = bm25_scorer(terms, stats)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from indexer.bm25 import fts_any
 from indexer.lexical import ENGLISH, GERMAN, terms
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class Query:
         """An FTS5 MATCH expression: any of the terms or phrases (BM25 ranks the overlap)."""
         if not self.terms:
             return None
-        return " OR ".join('"' + t.replace('"', '""') + '"' for t in self.lexical_terms)
+        return fts_any(self.lexical_terms)
 
 
 def analyse(text: str, encoder: Encoder | None, mode: Mode = Mode.HYBRID) -> Query:
