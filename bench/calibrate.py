@@ -1,4 +1,4 @@
-"""Fit the "no answer" confidence (retrieval/confidence.py) and show how it separates.
+"""Fit the "no answer" confidence (retrieval/stages/confidence.py) and show how it separates.
 
 Two kinds of questions the archive cannot answer:
 - XQuAD questions whose paragraph is not in the index: the first --articles XQuAD articles,
@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.settings import Settings  # noqa: E402
 from evaluation.cache import CachingEncoder  # noqa: E402
 from evaluation.datasets import (  # noqa: E402
     DEFAULT_CONTEXTS,
@@ -35,12 +36,11 @@ from evaluation.datasets import (  # noqa: E402
 from evaluation.harness import evaluate_set  # noqa: E402
 from evaluation.indexes import EVAL_ROOT, open_index  # noqa: E402
 from evaluation.questionset import SetQuestion, read_question_set  # noqa: E402
-from indexer.config import Settings  # noqa: E402
-from indexer.encoders import load_encoder  # noqa: E402
-from indexer.readers import ReadError, read_articles  # noqa: E402
-from retrieval import confidence  # noqa: E402
+from indexer.ingest.readers import ReadError, read_articles  # noqa: E402
+from models.encoders import load_encoder  # noqa: E402
 from retrieval.retrievers import IndexRetriever  # noqa: E402
 from retrieval.searcher import Searcher  # noqa: E402
+from retrieval.stages import confidence  # noqa: E402
 
 
 def xquad_held_out(articles: int, distractors: int) -> tuple[list, list[SetQuestion]]:
@@ -67,8 +67,8 @@ def outcomes_of(articles, questions, encoder, settings):
 
 def archive_coverage(articles, questions) -> dict[str, float]:
     """Per question: the share of its content terms that occur anywhere in the indexed articles."""
-    from indexer.lexical import terms
     from retrieval.followup import contextualise
+    from text.terms import terms
 
     vocabulary = {t for a in articles for t in terms(a.text)}
     out = {}

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from indexer.documents import Article
+from core.documents import Article
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 # 2,898 German Wikipedia articles (the Klexikon topics), alphabetical; ~280k paragraphs, ~99M chars

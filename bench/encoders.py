@@ -6,7 +6,7 @@ sentence vectors for the highlight (late chunking vs. embedded separately vs. qu
 
 Passages: the bundled corpus (data/corpus) plus about --gnad-passages passages of 10kGNAD's test
 split, cut by the real pipeline (``indexer.pipeline.passages_of``) and read as indexing reads them
-(``indexer.inputs.embedding_input`` with the passage prompt).
+(``text.inputs.embedding_input`` with the passage prompt).
 
 Speed: every backend is loaded into this one process and the passages are encoded in chunks,
 round-robin over the backends, so a neighbour's load on the shared CPU hits all of them alike;
@@ -19,7 +19,7 @@ passages by the pipeline. For each question, the first passage of its paragraph 
 gold answer and has more than one sentence; a hit when the sentence with the highest cosine to
 the question vector contains a gold answer ("cos"), or with the product's lexical tie-break
 for German questions ("cos+lex"). Methods: "query-time" = today's highlighter (torch fp32,
-sentences embedded with the first title words, as ``retrieval.evidence.sentence_inputs``) — the
+sentences embedded with the first title words, as ``retrieval.stages.evidence.sentence_inputs``) — the
 reference; "separate" = the same sentence inputs embedded at index time by the backend; "late" =
 pooled from the passage's own forward pass. "agree" = same sentence as the reference;
 "para" = the best sentence over all passages of the paragraph holds the answer. "dense R@5"
@@ -49,13 +49,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexer.config import Settings  # noqa: E402
-from indexer.documents import Article  # noqa: E402
-from indexer.encoders import VARIANTS, SentenceEncoder, cpu_cores, exported_variants, passage_spans  # noqa: E402
-from indexer.inputs import embedding_input  # noqa: E402
-from indexer.lexical import terms  # noqa: E402
+from core.documents import Article  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from indexer.ingest.readers import read_articles  # noqa: E402
 from indexer.pipeline import passages_of  # noqa: E402
-from indexer.readers import read_articles  # noqa: E402
+from models.encoders import VARIANTS, SentenceEncoder, cpu_cores, exported_variants, passage_spans  # noqa: E402
+from text.inputs import embedding_input  # noqa: E402
+from text.terms import terms  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results" / "encoders.json"
@@ -76,7 +76,7 @@ class Item:
 
 
 def items_of(article: Article, settings: Settings) -> list[Item]:
-    from retrieval.evidence import sentence_inputs
+    from retrieval.stages.evidence import sentence_inputs
 
     out = []
     for p in passages_of(article, settings):
@@ -180,7 +180,7 @@ def _contains(text: str, answers: list[str]) -> bool:
 
 def lexical_bonus(question: str, sentence: str) -> float:
     try:
-        from retrieval.evidence import LEXICAL_WEIGHT
+        from retrieval.stages.evidence import LEXICAL_WEIGHT
     except ImportError:  # pragma: no cover - the module moved
         LEXICAL_WEIGHT = 0.02
     # XQuAD de questions are German: the product adds the shared-terms bonus for German questions

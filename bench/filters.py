@@ -28,9 +28,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from indexer.store import Store
-from indexer.vectors import new_index
 from retrieval.filters import Filters, _oversampled, allowed_passages, dense_within
+from store.store import Store
+from store.vectors import new_index
 
 DIM = 384
 PER_ARTICLE = 5

@@ -8,7 +8,7 @@ the article that crosses N is cut short at a passage end), cut by the real pipel
 (``indexer.pipeline.unembedded`` + ``embed_parts``), committed through the real store
 (``ArticleIndexer.commit``) and ended by ``Index.save_vectors`` as `fundstelle index` ends, so the
 vector index is what the product builds: exact flat below 50,000 passages, IVF SQ8 + exact
-re-rank above (indexer/vectors.py). Built once under ``--index-dir``/http-<N>-<vectors>, then reused.
+re-rank above (store/vectors.py). Built once under ``--index-dir``/http-<N>-<vectors>, then reused.
 
 Passage vectors (``--vectors``), said in the output and the JSON:
 - ``real``: the product's encoder (``load_encoder``, onnx-int8 by default) for passages and their
@@ -59,12 +59,12 @@ sys.path.insert(0, str(ROOT))
 from bench.corpora import KLEXIKON, jsonl_gz_articles  # noqa: E402
 from bench.service import free_port, wait_ready  # noqa: E402
 from bench.storage import DIM, SEED, stand_in_vectors, unit  # noqa: E402
-from indexer.config import Settings  # noqa: E402
-from indexer.encoders import load_encoder  # noqa: E402
-from indexer.index import DB_NAME, Index  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from indexer.pipeline import ArticleIndexer, embed_parts, unembedded  # noqa: E402
-from indexer.store import Store  # noqa: E402
-from indexer.vectors import base_files, read_header_fields  # noqa: E402
+from models.encoders import load_encoder  # noqa: E402
+from store.index import DB_NAME, Index  # noqa: E402
+from store.store import Store  # noqa: E402
+from store.vectors import base_files, read_header_fields  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "http_latency.json"
 REAL_UP_TO = 20_000  # --vectors auto: the real model up to here (minutes), stand-ins above

@@ -1,12 +1,12 @@
 """Which lever of issue 12 earns its place: the hand-written question set with each one switched off in turn.
 
 Levers (each switched off alone; everything else as shipped):
-- ``compounds``: German compound parts in the BM25 terms (indexer.lexical.compound_parts); the index
+- ``compounds``: German compound parts in the BM25 terms (text.terms.compound_parts); the index
   is rebuilt without them.
-- ``windows``: context windows across passage boundaries (retrieval.windows).
+- ``windows``: context windows across passage boundaries (retrieval.stages.windows).
 - ``follow-ups``: elliptic questions searched with the one before (retrieval.followup).
 - ``coherence``: the highlight taking in the next sentence when it continues the best one
-  (retrieval.coherence).
+  (retrieval.stages.coherence).
 
     .venv/bin/python bench/levers.py
 
@@ -26,16 +26,16 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.settings import Settings  # noqa: E402
 from evaluation.cache import CachingEncoder  # noqa: E402
 from evaluation.harness import evaluate_set, set_metrics  # noqa: E402
 from evaluation.indexes import EVAL_ROOT, open_index  # noqa: E402
 from evaluation.questionset import read_question_set  # noqa: E402
-from indexer import lexical  # noqa: E402
-from indexer.config import Settings  # noqa: E402
-from indexer.encoders import load_encoder  # noqa: E402
-from indexer.readers import ReadError, read_articles  # noqa: E402
+from indexer.ingest.readers import ReadError, read_articles  # noqa: E402
+from models.encoders import load_encoder  # noqa: E402
 from retrieval.retrievers import IndexRetriever  # noqa: E402
 from retrieval.searcher import Searcher  # noqa: E402
+from text import terms as lexical  # noqa: E402
 
 
 def _single_sentence(text, spans, best):
@@ -47,8 +47,8 @@ OFF = {
     "compounds": ([mock.patch.object(lexical, "compound_parts", lambda word: ())], True),
     "windows": ([], False),  # Searcher(windows=False)
     "follow-ups": ([mock.patch("retrieval.searcher.contextualise", lambda question, history: question)], False),
-    "coherence": ([mock.patch("retrieval.evidence.linked_span", _single_sentence),
-                   mock.patch("retrieval.windows.continues", lambda previous, sentence: False)], False),
+    "coherence": ([mock.patch("retrieval.stages.evidence.linked_span", _single_sentence),
+                   mock.patch("retrieval.stages.windows.continues", lambda previous, sentence: False)], False),
 }
 
 

@@ -37,14 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.service import free_port, wait_ready  # noqa: E402
+from core.documents import Article  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from evaluation.datasets import load_dataset  # noqa: E402
-from indexer.config import Settings  # noqa: E402
-from indexer.documents import Article  # noqa: E402
-from indexer.encoders import load_encoder  # noqa: E402
-from indexer.index import Index  # noqa: E402
+from indexer.ingest.readers import read_articles  # noqa: E402
 from indexer.pipeline import ArticleIndexer  # noqa: E402
-from indexer.readers import read_articles  # noqa: E402
+from models.encoders import load_encoder  # noqa: E402
 from service.settings import ServiceSettings  # noqa: E402
+from store.index import Index  # noqa: E402
 
 XQUAD = ROOT.parent / "shared" / "data" / "xquad" / "xquad.de.json"
 RESULTS = ROOT / "bench" / "results" / "scaleout.json"

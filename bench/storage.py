@@ -116,7 +116,7 @@ class StandInEncoder:
                                        progress: bool = False, method: str = "late",
                                        sentence_texts: list[list[str]] | None = None
                                        ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """As indexer.encoders.SentenceEncoder: passage vectors and one vector per sentence span."""
+        """As models.encoders.SentenceEncoder: passage vectors and one vector per sentence span."""
         passages = self._encode(texts)
         sentences = [self._encode([f"{n}:{text}" for n in range(len(ss))]) if ss else
                      np.zeros((0, DIM), np.float32) for text, ss in zip(texts, spans, strict=True)]
@@ -125,9 +125,9 @@ class StandInEncoder:
 
 def write_corpus(folder: Path, sizes: np.ndarray, x: np.ndarray, batch: int) -> dict:
     """All passages through Store.upsert (one transaction per batch of articles)."""
-    from indexer.documents import Article, Passage
-    from indexer.index import Index
-    from indexer.store import Prepared
+    from core.documents import Article, Passage
+    from store.index import Index
+    from store.store import Prepared
 
     index = Index.open(folder, StandInEncoder(), create=True)
     rng = np.random.default_rng(SEED + 3)
@@ -178,15 +178,15 @@ def percentile(values: list[float], q: float) -> float:
 def probe(folder: Path, work: Path) -> dict:
     """Runs in a fresh process: start, memory, latency, recall, a live write, saves."""
     started = time.perf_counter()
-    from indexer.index import Index  # the index alone: the write path's imports are measured below
+    from store.index import Index  # the index alone: the write path's imports are measured below
 
     imported = time.perf_counter()
     index = Index.open(folder, StandInEncoder())
     opened = time.perf_counter()
     rss_after_start, peak_at_start = rss_mb()
-    from indexer.config import Settings
+    from core.settings import Settings
+    from indexer.ingest.schema import ArticleIn
     from indexer.pipeline import ArticleIndexer
-    from indexer.schema import ArticleIn
 
     out_imports = {"write_path_import_s": round(time.perf_counter() - opened, 2),
                    "rss_with_write_path_mb": round(rss_mb()[0])}

@@ -28,11 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpora import jsonl_gz_articles
+from core.documents import Article
+from core.settings import Settings
 from engine import Engine
 from evaluation.datasets import gnad_articles
-from indexer.config import Settings
-from indexer.documents import Article
-from indexer.readers import ReadError, read_articles
+from indexer.ingest.readers import ReadError, read_articles
 from retrieval.query import analyse
 
 

@@ -58,8 +58,8 @@ def _data(articles: int, distractors: int, limit: int | None = None):
 
 def passage_texts(articles, settings) -> list[tuple[str, str]]:
     """(id, text) of every passage, exactly what Fundstelle's model reads; the id is ``doc_id#ordinal``."""
-    from indexer.inputs import embedding_input
     from indexer.pipeline import passages_of
+    from text.inputs import embedding_input
 
     return [(f"{a.doc_id}#{n}", embedding_input(a.title, p.heading, p.text))
             for a in articles for n, p in enumerate(passages_of(a, settings))]
@@ -91,9 +91,9 @@ def _ask_all(search, questions: dict) -> dict:
 
 
 def run_fundstelle(encoder_name: str, articles, questions) -> dict:
+    from core.settings import Settings
     from evaluation.indexes import open_index
-    from indexer.config import Settings
-    from indexer.encoders import load_encoder
+    from models.encoders import load_encoder
     from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 
@@ -116,7 +116,7 @@ def run_fundstelle(encoder_name: str, articles, questions) -> dict:
 def run_txtai(system: str, articles, questions) -> dict:
     from txtai import Embeddings
 
-    from indexer.config import Settings
+    from core.settings import Settings
 
     settings = Settings()
     rows = passage_texts(articles, settings)

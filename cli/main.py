@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from indexer.errors import IndexProblem, WriteBusy
+from core.errors import IndexProblem, WriteBusy
 from service.settings import ServiceSettings
 
 app = typer.Typer(help="Fundstelle: ask questions about news articles, get cited passages.",
@@ -35,7 +35,7 @@ def _fail(message: object, code: int = 2) -> NoReturn:
 
 
 def _fetcher(settings: ServiceSettings):
-    from indexer.fetch import Fetcher, FetchLimits
+    from indexer.ingest.fetch import Fetcher, FetchLimits
 
     return Fetcher(FetchLimits(max_bytes=settings.fetch_max_bytes))
 
@@ -64,7 +64,7 @@ def index(
                                              "resource fundstelle-shard-i (with --ray)")] = False,
 ) -> None:
     """Add or update articles (upsert by doc_id; unchanged articles are skipped)."""
-    from indexer.readers import read_inputs
+    from indexer.ingest.readers import read_inputs
 
     settings = _settings(index_dir=index_dir)
     if not paths and not settings.corpus_dir.is_dir():
@@ -109,8 +109,8 @@ def watch(
     rounds: Annotated[int | None, typer.Option("--rounds", min=1, help="Stop after N rounds")] = None,
 ) -> None:
     """Follow feeds and index their new items (idempotent by URL and content; a restart re-embeds nothing)."""
-    from indexer.watch import WatchRound, known_in_index, parse_interval
-    from indexer.watch import watch as follow
+    from indexer.ingest.watch import WatchRound, known_in_index, parse_interval
+    from indexer.ingest.watch import watch as follow
 
     try:
         interval = parse_interval(every)
@@ -170,8 +170,8 @@ def serve(
     """Serve the HTTP API and the chat page."""
     import uvicorn
 
-    from indexer.index import DB_NAME
     from service.app import create_app
+    from store.index import DB_NAME
 
     settings = _settings(index_dir=index_dir, host=host, port=port)
     if ray is not None:

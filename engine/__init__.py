@@ -4,6 +4,6 @@ Routes and the CLI use only :class:`Engine`; it composes the indexer (writes) an
 retrieval (questions) over one index folder.
 """
 
-from engine.engine import Engine, Status
+from engine.local import Engine, Status
 
 __all__ = ["Engine", "Status"]

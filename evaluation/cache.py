@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from indexer.encoders import Encoder
+    from models.encoders import Encoder
 
 
 class CachingEncoder:
@@ -68,7 +68,7 @@ class CachingEncoder:
 def prefill(encoder: CachingEncoder, index, questions: list[str], doc_prefix: str = "") -> None:
     """Embed in batches (fast) what asking one by one will need: the questions, and the sentences
     of the passages whose doc_id starts with ``doc_prefix``, which the highlighter reads."""
-    from retrieval.evidence import sentence_inputs
+    from retrieval.stages.evidence import sentence_inputs
 
     encoder.encode_queries(questions)
     passages = index.store.passages(index.store.passage_ids().tolist())

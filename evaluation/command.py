@@ -14,15 +14,15 @@ import sys
 import time
 from pathlib import Path
 
+from core.errors import IndexProblem
+from core.settings import Settings
 from evaluation.cache import CachingEncoder, prefill
 from evaluation.datasets import DEFAULT_CONTEXTS, DEFAULT_DISTRACTORS, EvalError, load_dataset
 from evaluation.harness import evaluate, evaluate_set, metrics, set_metrics
 from evaluation.indexes import EVAL_ROOT, open_index
 from evaluation.questionset import DEFAULT_QUESTIONS, read_question_set
-from indexer.config import Settings
-from indexer.encoders import load_encoder
-from indexer.errors import IndexProblem
-from indexer.readers import ReadError, read_articles
+from indexer.ingest.readers import ReadError, read_articles
+from models.encoders import load_encoder
 from retrieval.query import Mode
 from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher

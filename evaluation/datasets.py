@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.documents import Article
+from core.documents import Article
 
 # The public data sets beside the project (see ../shared/data/README.md); FUNDSTELLE_EVAL_DATA moves them.
 SHARED_DATA = Path(os.environ.get("FUNDSTELLE_EVAL_DATA", "../shared/data"))
@@ -94,7 +94,7 @@ def squad_questions(contexts: list[dict], questions: list[dict],
 
 def lead_title(text: str) -> str:
     """What a plain-text import would take as the title: the first line, or its first sentence."""
-    from indexer.metadata import detect_metadata
+    from text.metadata import detect_metadata
 
     return detect_metadata(text).title or text[:80]
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from evaluation.datasets import Question
-from retrieval.confidence import coverage
 from retrieval.followup import contextualise
 from retrieval.query import Mode, analyse
 from retrieval.searcher import Searcher
+from retrieval.stages.confidence import coverage
 
 TOP = 10
 DEFAULT_TOP = 5  # the API's default answer size

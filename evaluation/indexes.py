@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.documents import Article
+from core.settings import Settings
 from evaluation.datasets import EvalError
-from indexer.config import Settings
-from indexer.documents import Article
-from indexer.index import Index
 from indexer.pipeline import ArticleIndexer
+from store.index import Index
 
 if TYPE_CHECKING:
-    from indexer.encoders import Encoder
+    from models.encoders import Encoder
 
 EVAL_ROOT = Path("var/eval")  # relative to the working directory, like the default index
 MARKER = "eval-index.json"

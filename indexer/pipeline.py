@@ -17,16 +17,16 @@ from itertools import islice
 
 from tqdm import tqdm
 
-from indexer.chunking import chunk
-from indexer.cleaning import clean
-from indexer.config import Settings
-from indexer.documents import Article, Passage
-from indexer.encoders import passage_spans
-from indexer.errors import Conflict, Unindexable
-from indexer.index import Index
-from indexer.inputs import embedding_input, lexical_input, sentence_input
-from indexer.readers import ReadError
-from indexer.store import Prepared, UpsertResult
+from core.documents import Article, Passage
+from core.errors import Conflict, Unindexable
+from core.settings import Settings
+from indexer.ingest.readers import ReadError
+from models.encoders import passage_spans
+from store.index import Index
+from store.store import Prepared, UpsertResult
+from text.chunking import chunk
+from text.cleaning import clean
+from text.inputs import embedding_input, lexical_input, sentence_input
 
 # How sentence vectors are made at index time: "separate" embeds each sentence as the highlighter reads
 # it (a second, shorter pass: about 1.3x the indexing time); "late" would pool the passage's own token

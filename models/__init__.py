@@ -3,7 +3,6 @@
 ``fundstelle model build`` (run by ``make install``) builds :data:`DEFAULT_MODEL_DIR`.
 """
 
-from pathlib import Path
+from core.settings import DEFAULT_MODEL_DIR
 
-# Next to the recipe, so a source checkout and an installed package both find it.
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "multilingual-e5-small"
+__all__ = ["DEFAULT_MODEL_DIR"]

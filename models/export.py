@@ -2,7 +2,7 @@
 
     python -m models.export [FOLDER] [--variants onnx,onnx-int8,...] [--force]
 
-Writes, next to the torch weights (names as ``indexer.encoders.VARIANTS`` expects them):
+Writes, next to the torch weights (names as ``models.encoders.VARIANTS`` expects them):
 
 - ``onnx/model.onnx``: fp32 ONNX, exported by optimum through sentence-transformers;
 - ``onnx/model_qint8_avx512_vnni.onnx`` / ``onnx/model_quint8_avx2.onnx``: dynamic int8
@@ -10,7 +10,7 @@ Writes, next to the torch weights (names as ``indexer.encoders.VARIANTS`` expect
   via sentence-transformers' ``export_dynamic_quantized_onnx_model``;
 - ``openvino/openvino_model.xml`` (+ ``.bin``): fp32 OpenVINO IR converted from the ONNX file;
 - ``openvino/openvino_model_qint8_static.xml``: static int8 by NNCF, calibrated on the bundled
-  corpus's passages (sentence-transformers' own helper would download a GLUE dataset for that).
+  corpus's paragraphs (sentence-transformers' own helper would download a GLUE dataset for that).
 
 Idempotent: ``onnx/fundstelle_export.json`` records the export version and a digest of the torch
 weights; a variant whose file exists and was made from the same weights is kept. Every file is
@@ -33,8 +33,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from indexer.encoders import VARIANTS, base_digest, variant_files
 from models import DEFAULT_MODEL_DIR
+from models.encoders import VARIANTS, base_digest, variant_files
 
 EXPORT_VERSION = "1"
 MANIFEST = "onnx/fundstelle_export.json"
@@ -107,21 +107,13 @@ def export_openvino(folder: Path, work: Path) -> None:
     _install([work / "openvino_model.xml", work / "openvino_model.bin"], folder, "openvino")
 
 
-def calibration_texts(limit: int = CALIBRATION_PASSAGES) -> list[str]:
-    """Model inputs of the bundled corpus's passages, as indexing builds them."""
-    from indexer.config import Settings
-    from indexer.documents import Article
-    from indexer.inputs import embedding_input
-    from indexer.pipeline import passages_of
-    from indexer.readers import read_articles
-
-    settings = Settings()
-    corpus = Path(__file__).resolve().parent.parent / "data" / "corpus"
-    texts = []
-    for article in read_articles([corpus]):
-        if isinstance(article, Article):
-            texts += [settings.passage_prompt + embedding_input(article.title, p.heading, p.text)
-                      for p in passages_of(article, settings)]
+def calibration_texts(limit: int = CALIBRATION_PASSAGES, corpus: Path | None = None) -> list[str]:
+    """Paragraphs of the bundled corpus, with the passage prompt, as calibration inputs. (Raw paragraphs,
+    not the indexer's passages: the model layer knows nothing of indexing, and static int8 calibration
+    only needs text of the kind the model will read.)"""
+    corpus = corpus or Path(__file__).resolve().parent.parent / "data" / "corpus"
+    texts = [f"passage: {paragraph.strip()}" for path in sorted(corpus.glob("*.txt"))
+             for paragraph in path.read_text(encoding="utf-8").split("\n\n") if len(paragraph.strip()) > 80]
     if not texts:
         raise RuntimeError(f"no calibration passages found in {corpus}")
     return texts[:limit]

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexer.errors import IndexProblem
+from core.errors import IndexProblem
 from retrieval.hits import Answer, Hit
 
 if TYPE_CHECKING:
-    from indexer.index import Index
-    from indexer.store import StoredPassage
+    from store.index import Index
+    from store.store import StoredPassage
 
 # Up to this many allowed passages the dense side scores them exactly; above it, the vector index
 # is searched with oversampling. Why 10,000 (bench/filters.py, 200,000 passages, flat index, one run

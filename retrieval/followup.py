@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from indexer.lexical import terms
+from text.terms import terms
 
 CONTINUATIONS = re.compile(
     r"^\s*(und|aber|oder|sowie|auch|and|but|or|also|what about|how about|wie steht es mit|was ist mit)\b",

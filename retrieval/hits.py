@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.store import StoredPassage
+from store.store import StoredPassage
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,7 @@ class Hit:
     score: float  # higher is better; comparable within one answer only
     highlights: list[tuple[int, int]]  # offsets within passage.text
     cosine: float = 0.0  # of the best sentence (or the passage) with the question
-    confidence: float = 0.0  # in [0, 1], on a fixed scale (see retrieval.confidence)
+    confidence: float = 0.0  # in [0, 1], on a fixed scale (see retrieval.stages.confidence)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexer.bm25 import fts_any
-from indexer.lexical import ENGLISH, GERMAN, terms
+from store.bm25 import fts_any
+from text.terms import ENGLISH, GERMAN, terms
 
 if TYPE_CHECKING:
-    from indexer.bm25 import LexicalStats
-    from indexer.encoders import Encoder
+    from models.encoders import Encoder
     from retrieval.filters import Filters
+    from store.bm25 import LexicalStats
 
 
 class Mode(StrEnum):

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from indexer.index import Index
-from indexer.store import StoredPassage
 from retrieval.filters import allowed_passages, dense_within
 from retrieval.query import Query
+from store.index import Index
+from store.store import StoredPassage
 
 CANDIDATES = 50  # per retriever, before fusion
 

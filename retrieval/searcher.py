@@ -7,19 +7,19 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from retrieval.confidence import THRESHOLD, confidence
-from retrieval.evidence import Evidence, Highlighter
 from retrieval.filters import Filters
 from retrieval.followup import contextualise
-from retrieval.fusion import convex_fusion
 from retrieval.hits import Answer, Hit
 from retrieval.query import Mode, Query, analyse
 from retrieval.retrievers import Candidates, IndexRetriever
-from retrieval.variety import diversify
-from retrieval.windows import widen
+from retrieval.stages.confidence import THRESHOLD, confidence
+from retrieval.stages.evidence import Evidence, Highlighter
+from retrieval.stages.fusion import convex_fusion
+from retrieval.stages.variety import diversify
+from retrieval.stages.windows import widen
 
 if TYPE_CHECKING:
-    from indexer.encoders import Encoder
+    from models.encoders import Encoder
 
 # Candidates whose sentences are scored before the final order is chosen. Fixed (not derived
 # from top_k), so that the first k answers are the same whatever k is asked for.

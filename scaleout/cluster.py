@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from indexer.errors import IndexProblem
+from core.errors import IndexProblem
 
 log = logging.getLogger(__name__)
 NAMESPACE = "fundstelle"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from indexer.errors import IndexProblem, WriteBusy
+from core.errors import IndexProblem, WriteBusy
 from service.settings import ServiceSettings
 
 

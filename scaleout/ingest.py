@@ -9,7 +9,7 @@ The stages, each where its work belongs:
    skipped before embedding (a re-run embeds nothing it has), the rest are cleaned and chunked by the
    single-node code (:func:`indexer.pipeline.unembedded`).
 3. **embed** (an actor pool, batched): the same encoder as the single node
-   (:func:`indexer.encoders.load_encoder`), loaded once per actor.
+   (:func:`models.encoders.load_encoder`), loaded once per actor.
 4. **write** (one actor per shard): the driver takes the embedded batches in input order and hands each
    article to the writer actor of its shard, which commits it through the single-node
    :class:`indexer.pipeline.ArticleIndexer` (one SQLite transaction per batch under the shard's write
@@ -28,11 +28,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.config import Settings
-from indexer.documents import Article
-from indexer.errors import IndexProblem
+from core.documents import Article
+from core.errors import IndexProblem
+from core.settings import Settings
+from indexer.ingest.readers import ReadError, iter_files, read_file
 from indexer.pipeline import IndexReport
-from indexer.readers import ReadError, iter_files, read_file
 from scaleout.cluster import import_ray
 from scaleout.manifest import Manifest, ModelIdentity, check, create_or_check, read_manifest, shard_dir
 
@@ -56,8 +56,8 @@ class ShardWriter:
     """Owns one shard folder during a run: hash look-ups before embedding, commits after it."""
 
     def __init__(self, root: str, shard: int, model: ModelIdentity, settings: Settings, shards: int):
-        from indexer.index import Index
         from indexer.pipeline import ArticleIndexer
+        from store.index import Index
 
         check(read_manifest(Path(root)), model, shards, Path(root))  # every part checks the manifest
         self.index = Index.open(shard_dir(Path(root), shard), model, create=True)
@@ -120,7 +120,7 @@ class _Embedder:
     """One model per actor, loaded once; embeds the passages of a whole batch in one call."""
 
     def __init__(self, settings: Settings):
-        from indexer.encoders import load_encoder
+        from models.encoders import load_encoder
 
         self.encoder = load_encoder(settings)
 
@@ -152,7 +152,7 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
     pool. ``in_flight``: commits per shard that may wait for their writer (bounds the driver's memory).
     """
     ray = import_ray()
-    from indexer.encoders import load_encoder
+    from models.encoders import load_encoder
 
     started = time.perf_counter()
     root = Path(root).resolve()

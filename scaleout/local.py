@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from indexer.config import Settings
-from indexer.documents import Article
-from indexer.index import Index
+from core.documents import Article
+from core.settings import Settings
 from indexer.pipeline import ArticleIndexer
 from scaleout.manifest import ModelIdentity, create_or_check, read_manifest, shard_dir, shard_of
 from scaleout.router import ShardedEngine, local_shards
 from scaleout.shards import ShardReplica
+from store.index import Index
 
 
 def build_locally(root: Path, articles: Iterable[Article], shards: int, encoder, settings: Settings) -> list[int]:

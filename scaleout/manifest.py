@@ -18,7 +18,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from indexer.errors import IndexProblem
+from core.errors import IndexProblem
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "fundstelle-shards"
@@ -52,7 +52,7 @@ class Manifest:
 class ModelIdentity:
     """What an index folder records about its model (name, dimension, fingerprint), without the model.
 
-    Shard writers and shard replicas open their :class:`indexer.index.Index` with this: they store
+    Shard writers and shard replicas open their :class:`store.index.Index` with this: they store
     and search vectors but never embed (the embedding actors and the ingress do), so they need not
     load the model. Asking it to embed is a bug, and says so.
     """

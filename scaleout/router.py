@@ -13,7 +13,7 @@ shards are reached through :class:`ShardCalls` (Serve deployment handles in prod
   Elasticsearch's dfs_query_then_fetch): every shard sends its statistics of the query terms (its
   passages, their tokens, per term the passages that contain it), the ingress sums them and sends
   the sums inside the query, and every shard scores its BM25 candidates with them
-  (:meth:`indexer.store.Store.lexical_rescored`). Both sides of the pool are then exactly those of
+  (:meth:`store.store.Store.lexical_rescored`). Both sides of the pool are then exactly those of
   one index holding the same passages: answers do not depend on the shard count. One shard needs no
   such phase.
 - A shard that does not answer in time (its replica died and Serve is restarting it) is left out:
@@ -36,11 +36,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.engine import Status
-from indexer.bm25 import LexicalStats
-from indexer.config import Settings
-from indexer.documents import Article
-from indexer.errors import Conflict, IndexProblem, Unindexable, WriteBusy
+from core.documents import Article
+from core.errors import Conflict, IndexProblem, Unindexable, WriteBusy
+from core.settings import Settings
+from engine.local import Status
 from indexer.pipeline import embed_parts, unembedded
 from retrieval.filters import Filters, Sort, merge_sources, order
 from retrieval.hits import Answer, Hit
@@ -48,6 +47,7 @@ from retrieval.query import Query
 from retrieval.retrievers import CANDIDATES, Candidates
 from retrieval.searcher import Searcher
 from scaleout.manifest import Manifest
+from store.bm25 import LexicalStats
 
 DEFAULT_TIMEOUT = 10.0  # seconds a shard may take to answer before it counts as missing
 GRACE = 0.5  # seconds to fetch an answer that arrived while the deadline passed waiting for another shard

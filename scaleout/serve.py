@@ -22,8 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-from indexer.config import Settings
-from indexer.errors import IndexProblem
+from core.errors import IndexProblem
+from core.settings import Settings
 from scaleout.cluster import import_ray
 from scaleout.ingest import shard_resources
 from scaleout.manifest import ModelIdentity, read_manifest
@@ -40,7 +40,7 @@ class Ingress:
     """The ingress deployment's user class: builds the engine, then hands Serve the single node's app."""
 
     def __init__(self, settings: ServiceSettings, root: str, shard_handles: list, timeout: float):
-        from indexer.encoders import load_encoder
+        from models.encoders import load_encoder
         from scaleout.manifest import check
         from scaleout.router import ShardCalls, ShardedEngine
 

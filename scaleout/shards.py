@@ -1,6 +1,6 @@
 """One shard of a sharded archive, as Ray Serve runs it: an index folder behind a few plain methods.
 
-:class:`ShardReplica` holds one :class:`indexer.index.Index` with an :class:`IndexRetriever`; it never
+:class:`ShardReplica` holds one :class:`store.index.Index` with an :class:`IndexRetriever`; it never
 loads the model (the ingress embeds questions and written articles once and sends vectors). It
 returns raw candidates (cosines, BM25 scores, passages, their vectors) so the ingress fuses all
 shards' candidates in one ranking, as the single node does with one index's.
@@ -25,13 +25,13 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from indexer.bm25 import LexicalStats
-from indexer.config import Settings
-from indexer.index import Index
+from core.settings import Settings
 from indexer.pipeline import ArticleIndexer
 from retrieval.query import Query
 from retrieval.retrievers import Candidates, IndexRetriever
 from scaleout.manifest import ManifestProblem, ModelIdentity, check, read_manifest, shard_dir
+from store.bm25 import LexicalStats
+from store.index import Index
 
 
 def global_id(local: int, shard: int, shards: int) -> int:
@@ -76,8 +76,8 @@ class ShardReplica:
         return self.index.store.lexical_stats(terms)
 
     def widen(self, hit):
-        """``hit`` with its context window from this shard's article text (:mod:`retrieval.windows`)."""
-        from retrieval.windows import widen
+        """``hit`` with its context window from this shard's article text (:mod:`retrieval.stages.windows`)."""
+        from retrieval.stages.windows import widen
 
         return widen(self.index.store, hit)
 

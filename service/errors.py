@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from indexer.errors import Conflict, IndexProblem, Unindexable, WriteBusy
+from core.errors import Conflict, IndexProblem, Unindexable, WriteBusy
 from service.routes.common import ERROR_BODY
 
 log = logging.getLogger("fundstelle")

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from indexer.schema import valid_unicode
+from indexer.ingest.schema import valid_unicode
 from retrieval.filters import Filters, Sort
 from retrieval.followup import MAX_HISTORY
 from retrieval.hits import Answer

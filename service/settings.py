@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic import Field, SecretStr
 
-from indexer.config import Settings
+from core.settings import Settings
 
 
 class ServiceSettings(Settings):

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from indexer.config import Settings
+from core.settings import Settings
 from tests.paths import BUNDLED_CORPUS, REPO_ROOT
 
 API_TOKEN = "test-token-0123456789"
@@ -91,7 +91,7 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from indexer.encoders import load_encoder
+    from models.encoders import load_encoder
 
     return load_encoder(Settings())
 
@@ -99,9 +99,9 @@ def embedder():
 @pytest.fixture(scope="session")
 def sample_index_dir(tmp_path_factory, embedder) -> Path:
     """The bundled corpus, indexed once per session with the real pipeline. Copy before writing."""
-    from indexer.index import Index
+    from indexer.ingest.readers import read_articles
     from indexer.pipeline import ArticleIndexer
-    from indexer.readers import read_articles
+    from store.index import Index
 
     folder = tmp_path_factory.mktemp("sample") / "index"
     settings = Settings(index_dir=folder)

@@ -47,7 +47,7 @@ def indexed_spans(docs: dict[str, str]) -> dict[str, list[tuple[int, int]]] | No
     """Prose spans the indexer keeps per article, or None when the cleaner cannot be imported."""
     sys.path.insert(0, str(REPO))
     try:
-        from indexer.cleaning import clean  # optional: the other checks stand alone
+        from text.cleaning import clean  # optional: the other checks stand alone
     except Exception:  # any import problem only skips this one check
         return None
     finally:
@@ -209,7 +209,7 @@ def main() -> int:
     check_counts(answerable, unanswerable, errors)
     report(answerable, unanswerable)
     if spans is None:
-        print("note: indexer.cleaning not importable; skipped the indexed-prose check")
+        print("note: text.cleaning not importable; skipped the indexed-prose check")
     for w in warnings:
         print(f"warning: {w}")
     for e in errors:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.routing import APIRoute
 
-from indexer.schema import ArticleBody, ArticleIn, DocId
+from indexer.ingest.schema import ArticleBody, ArticleIn, DocId
 from service.deps import EngineDep, WriterCredentials, authorize_writer, require_reader
 from service.routes.common import ERROR_BODY, READ_ERRORS, WRITE_ERRORS
 from service.schemas import Document, DocumentPage, WriteResult

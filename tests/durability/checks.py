@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.config import Settings
-from indexer.index import DB_NAME, Index
+from core.settings import Settings
+from indexer.ingest.schema import ArticleIn
 from indexer.pipeline import passages_of
-from indexer.schema import ArticleIn
 from retrieval.query import Mode, analyse
+from store.index import DB_NAME, Index
 
 
 def store_generation(folder: Path) -> int:

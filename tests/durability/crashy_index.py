@@ -26,8 +26,8 @@ def die() -> None:
 
 
 def install(point: str) -> None:
-    import indexer.store as store
-    import indexer.vectors as vectors
+    import store.store as store
+    import store.vectors as vectors
 
     name, _, arg = point.partition(":")
     if name == "never":

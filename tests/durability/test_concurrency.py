@@ -14,10 +14,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from indexer.config import Settings
-from indexer.index import Index
+from core.settings import Settings
+from indexer.ingest.schema import ArticleIn
 from indexer.pipeline import ArticleIndexer
-from indexer.schema import ArticleIn
+from store.index import Index
 from tests.durability.articles import article
 from tests.durability.checks import verify_index
 

@@ -14,12 +14,12 @@ import sqlite3
 import numpy as np
 import pytest
 
-from indexer.config import Settings
-from indexer.errors import IndexProblem
-from indexer.index import DB_NAME, Index
+from core.errors import IndexProblem
+from core.settings import Settings
+from indexer.ingest.schema import ArticleIn
 from indexer.pipeline import ArticleIndexer
-from indexer.schema import ArticleIn
-from indexer.vectors import TMP_PREFIX, FlatIndex, cache_path
+from store.index import DB_NAME, Index
+from store.vectors import TMP_PREFIX, FlatIndex, cache_path
 from tests.durability.articles import article
 from tests.durability.checks import verify_index
 
@@ -48,7 +48,7 @@ def the_cache(folder):
 
 
 def test_the_saved_cache_is_used_as_is(folder, embedder, caplog):
-    with caplog.at_level(logging.INFO, logger="indexer.index"):
+    with caplog.at_level(logging.INFO, logger="store.index"):
         verify_index(folder, embedder)
     assert "rebuild" not in caplog.text and "building" not in caplog.text
 
@@ -78,7 +78,7 @@ def test_a_damaged_cache_is_detected_and_rebuilt_from_sqlite(folder, embedder, c
         path = stale.save(folder, index.generation - 1)
         index.close()
         path.replace(cache)
-    with caplog.at_level(logging.WARNING, logger="indexer.index"):
+    with caplog.at_level(logging.WARNING, logger="store.index"):
         stored = verify_index(folder, embedder)
     assert len(stored) == 12
     assert "rebuilding the vector cache from the store" in caplog.text
@@ -94,7 +94,7 @@ def test_a_cache_with_other_ids_is_not_trusted(folder, embedder, caplog):
     other.add(ids, index.store.vectors(ids, embedder.dim))
     index.close()
     other.save(folder, generation)
-    with caplog.at_level(logging.WARNING, logger="indexer.index"):
+    with caplog.at_level(logging.WARNING, logger="store.index"):
         verify_index(folder, embedder)
     # the store never vouched for this file (its token is not in the store's meta)
     assert f"vectors.g{generation}.faiss was not written for this store" in caplog.text
@@ -166,7 +166,7 @@ def test_lexical_rows_out_of_step_are_repaired_on_open(folder, embedder, caplog)
     with sqlite3.connect(folder / DB_NAME) as conn:
         conn.execute("DELETE FROM passages_fts WHERE rowid = (SELECT MIN(id) FROM passages)")
         conn.execute("INSERT INTO passages_fts (rowid, terms) VALUES (999999, 'verwaist')")
-    with caplog.at_level(logging.WARNING, logger="indexer.index"):
+    with caplog.at_level(logging.WARNING, logger="store.index"):
         stored = verify_index(folder, embedder, {f"art-{i:04d}": article(i) for i in range(12)})
     assert len(stored) == 12
     assert "1 passages have no lexical (FTS) row; 1 lexical (FTS) rows belong to no passage; repairing" in caplog.text

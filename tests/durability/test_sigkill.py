@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from indexer.vectors import TMP_PREFIX, load
+from store.vectors import TMP_PREFIX, load
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import store_generation, verify_index
 from tests.paths import REPO_ROOT

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from evaluation.cache import CachingEncoder, prefill
 from evaluation.command import main
 from evaluation.datasets import load_dataset
 from evaluation.harness import evaluate, metrics
 from evaluation.indexes import open_index
-from indexer.config import Settings
 from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
 from tests.paths import SHARED_DATA

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer.feeds import canonical_item_url, doc_id_for_url, is_feed
-from indexer.fetch import USER_AGENT, Fetched, Fetcher, FetchLimits
-from indexer.readers import ReadError, read_articles, read_inputs
-from indexer.schema import DOC_ID_MAX, DOC_ID_PATTERN
+from indexer.ingest.feeds import canonical_item_url, doc_id_for_url, is_feed
+from indexer.ingest.fetch import USER_AGENT, Fetched, Fetcher, FetchLimits
+from indexer.ingest.readers import ReadError, read_articles, read_inputs
+from indexer.ingest.schema import DOC_ID_MAX, DOC_ID_PATTERN
 from tests.fixtures.web.server import BIG_BYTES
 
 WEB = Path(__file__).resolve().parent.parent / "fixtures" / "web"

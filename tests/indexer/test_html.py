@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from indexer.chunking import chunk
-from indexer.cleaning import clean
-from indexer.html import EXTRACTION_OPTIONS, article_from_html, extract_page, render_body
-from indexer.readers import ReadError, read_articles
-from indexer.schema import ArticleBody, ArticleIn
+from indexer.ingest.html import EXTRACTION_OPTIONS, article_from_html, extract_page, render_body
+from indexer.ingest.readers import ReadError, read_articles
+from indexer.ingest.schema import ArticleBody, ArticleIn
+from text.chunking import chunk
+from text.cleaning import clean
 
 WEB = Path(__file__).resolve().parent.parent / "fixtures" / "web"
 EXPECTED = json.loads((WEB / "expected.json").read_text(encoding="utf-8"))
@@ -112,7 +112,7 @@ def score(options: dict) -> tuple[int, int]:
 
 
 def test_the_chosen_settings_are_the_best_measured():
-    """Why EXTRACTION_OPTIONS: re-measure the alternatives on the fixtures (see the comment in indexer/html.py)."""
+    """Why EXTRACTION_OPTIONS: re-measure the alternatives on the fixtures (see the comment in indexer/ingest/html.py)."""
     total = sum(len(e["prose"]) for e in EXPECTED.values())
     alternatives = {
         "defaults": {},

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from indexer.chunking import chunk
-from indexer.cleaning import clean
-from indexer.markdown_text import read_markdown, render
-from indexer.readers import ReadError, read_articles
+from indexer.ingest.markdown_text import read_markdown, render
+from indexer.ingest.readers import ReadError, read_articles
+from text.chunking import chunk
+from text.cleaning import clean
 
 # The article a new user tried (issue 11): "#" in the title, "**", link syntax and list dashes in its
 # passages, the italic byline taken for a heading, the last list item dropped.

@@ -7,12 +7,12 @@ import time
 import pytest
 from filelock import FileLock
 
-from indexer.config import Settings
-from indexer.errors import Conflict, WriteBusy
-from indexer.index import LOCK_NAME, Index
+from core.errors import Conflict, WriteBusy
+from core.settings import Settings
+from indexer.ingest.readers import ReadError
+from indexer.ingest.schema import ArticleIn
 from indexer.pipeline import ArticleIndexer
-from indexer.readers import ReadError
-from indexer.schema import ArticleIn
+from store.index import LOCK_NAME, Index
 from tests.durability.articles import article
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from indexer.readers import SUPPORTED_HINT, ReadError, doc_id_from_path, read_articles
+from indexer.ingest.readers import SUPPORTED_HINT, ReadError, doc_id_from_path, read_articles
 
 GOOD = {"id": "gut-1", "title": "Ein Titel", "text": "Ein Satz über den Gemeinderat."}
 
@@ -106,7 +106,7 @@ def test_missing_paths_unsupported_and_special_files_are_reported(tmp_path):
 
 
 def test_an_oversized_text_file_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
-    import indexer.readers as readers
+    import indexer.ingest.readers as readers
 
     monkeypatch.setattr(readers, "MAX_FILE_BYTES", 1000)
     (tmp_path / "big.txt").write_text("Satz. " * 500, encoding="utf-8")

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from indexer.fetch import Fetcher, FetchLimits
-from indexer.readers import ReadError
-from indexer.watch import known_in_index, parse_interval, watch
+from indexer.ingest.fetch import Fetcher, FetchLimits
+from indexer.ingest.readers import ReadError
+from indexer.ingest.watch import known_in_index, parse_interval, watch
 from tests.fixtures.web.server import BIG_BYTES
 
 LIMITS = FetchLimits(connect_timeout=2, read_timeout=0.5, total_timeout=1.5, max_bytes=BIG_BYTES - 1000)
@@ -141,9 +141,9 @@ def test_a_damaged_state_file_is_named(tmp_path):
 def test_watching_into_the_real_index_embeds_each_item_once(web, fetcher, tmp_path, embedder):
     """The real pipeline: passages hold the prose and no boilerplate; after a restart without a state file
     the index alone (known_in_index) keeps the items from being fetched or embedded again."""
-    from indexer.config import Settings
-    from indexer.index import Index
+    from core.settings import Settings
     from indexer.pipeline import ArticleIndexer
+    from store.index import Index
 
     index = Index.open(tmp_path / "index", embedder, create=True)
     try:

@@ -76,7 +76,7 @@ def test_embeddings_are_normalised(embedder):
 
 @pytest.fixture(scope="module")
 def torch_encoder():
-    from indexer.config import Settings
-    from indexer.encoders import load_encoder
+    from core.settings import Settings
+    from models.encoders import load_encoder
 
     return load_encoder(Settings(encoder="torch"))

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from indexer.encoders import VARIANTS, base_digest, variant_files
 from models import DEFAULT_MODEL_DIR
+from models.encoders import VARIANTS, base_digest, variant_files
 from models.export import DEFAULT_VARIANTS, MANIFEST, export
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from retrieval.coherence import continues
+from retrieval.stages.coherence import continues
 
 TOPIC = "Andrii Cherniak, ein Sprecher des ukrainischen Militärgeheimdienstes, kommentierte die Raketen."
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from indexer.store import StoredPassage
-from retrieval.evidence import Highlighter, sentence_inputs
 from retrieval.query import Language, Query, analyse
+from retrieval.stages.evidence import Highlighter, sentence_inputs
+from store.store import StoredPassage
 
 TEXT = (
     "Die Delegation reiste am Montag nach Pjöngjang. "

@@ -15,14 +15,14 @@ from datetime import date
 import pytest
 
 import retrieval.filters as filters_module
+from core.settings import Settings
 from engine import Engine
-from indexer.config import Settings
-from indexer.index import Index
+from indexer.ingest.readers import read_articles
 from indexer.pipeline import ArticleIndexer
-from indexer.readers import read_articles
 from retrieval.filters import Filters, Sort, allowed_passages
 from retrieval.query import analyse
 from retrieval.retrievers import CANDIDATES
+from store.index import Index
 from tests.paths import BUNDLED_CORPUS
 
 SOLDIERS = "Wie viele nordkoreanische Soldaten sind in Russland?"

@@ -1,6 +1,6 @@
 """Fusion of the dense and BM25 scores."""
 
-from retrieval.fusion import convex_fusion
+from retrieval.stages.fusion import convex_fusion
 
 
 def test_convex_fusion_weights_decide_between_the_retrievers():

@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from indexer.lexical import terms
 from retrieval.query import Language, Mode, analyse, detect_language
+from text.terms import terms
 
 
 def fts_match(text: str) -> str | None:

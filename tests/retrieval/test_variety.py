@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from retrieval.variety import diversify
+from retrieval.stages.variety import diversify
 
 
 def test_diversify_caps_passages_per_article_and_keeps_scores_descending():

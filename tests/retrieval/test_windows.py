@@ -3,9 +3,9 @@ and its offsets stay exact."""
 
 import pytest
 
-from retrieval.coherence import continues
 from retrieval.hits import Hit
-from retrieval.windows import widen
+from retrieval.stages.coherence import continues
+from retrieval.stages.windows import widen
 
 QUESTIONS = [
     "Wie viele nordkoreanische Soldaten sind in Russland?",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.documents import Article
-from indexer.readers import read_articles
+from core.documents import Article
+from indexer.ingest.readers import read_articles
 from tests.paths import BUNDLED_CORPUS, SHARED_DATA
 
 XQUAD_DE = SHARED_DATA / "xquad" / "xquad.de.json"
@@ -56,9 +56,9 @@ def write_jsonl(articles: list[Article], path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def encoder():
-    """The configured encoder, as every Fundstelle process loads it (indexer.encoders.load_encoder)."""
-    from indexer.config import Settings
-    from indexer.encoders import load_encoder
+    """The configured encoder, as every Fundstelle process loads it (models.encoders.load_encoder)."""
+    from core.settings import Settings
+    from models.encoders import load_encoder
 
     return load_encoder(Settings())
 
@@ -66,9 +66,9 @@ def encoder():
 @pytest.fixture(scope="session")
 def single_node(tmp_path_factory, encoder):
     """The single-node index of :func:`corpus_articles`: what the sharded archive must answer like."""
-    from indexer.config import Settings
-    from indexer.index import Index
+    from core.settings import Settings
     from indexer.pipeline import ArticleIndexer
+    from store.index import Index
 
     folder = tmp_path_factory.mktemp("single") / "index"
     index = Index.open(folder, encoder, create=True)

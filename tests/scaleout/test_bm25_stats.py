@@ -8,14 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from indexer.bm25 import LEXICAL_OVERFETCH, LexicalStats, bm25_scorer, fts_tokens, fts_totals, varints
-from indexer.documents import Article, Passage
-from indexer.lexical import terms
-from indexer.readers import read_articles
-from indexer.store import Prepared, Store
+from core.documents import Article, Passage
+from indexer.ingest.readers import read_articles
 from retrieval.query import analyse
 from scaleout.manifest import shard_of
+from store.bm25 import LEXICAL_OVERFETCH, LexicalStats, bm25_scorer, fts_tokens, fts_totals, varints
+from store.store import Prepared, Store
 from tests.paths import BUNDLED_CORPUS, REPO_ROOT
+from text.terms import terms
 
 # rows the tokenizer splits differently from a plain split at spaces, and a term that is a phrase
 ODD = [Article("odd-1", "Odd", "snake_case snake_case x² Straße ǅemal हिन्दी"),

@@ -8,15 +8,15 @@ import json
 
 import pytest
 
-from indexer.config import Settings
-from indexer.documents import Article
-from indexer.errors import Conflict
-from indexer.index import DB_NAME, Index
+from core.documents import Article
+from core.errors import Conflict
+from core.settings import Settings
 from retrieval.retrievers import CANDIDATES
 from scaleout.local import build_locally, open_locally
 from scaleout.manifest import ModelIdentity, read_manifest, shard_dir, shard_of
 from scaleout.router import ShardedEngine, ShardUnavailable, local_shards
 from scaleout.shards import ShardReplica, split_id
+from store.index import DB_NAME, Index
 from tests.paths import REPO_ROOT
 from tests.scaleout.conftest import corpus_articles
 

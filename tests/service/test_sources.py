@@ -10,9 +10,9 @@ import json
 
 import pytest
 
+from core.documents import Article
+from core.settings import Settings
 from engine import Engine
-from indexer.config import Settings
-from indexer.documents import Article
 
 QUESTION = "Wie viele nordkoreanische Soldaten sind in Russland?"
 T_ONLINE = "003_b4d41754e5c68a6e"

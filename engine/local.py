@@ -1,0 +1,91 @@
+"""One index folder, opened once per process: ask, read, write, delete, status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from core.documents import Article
+from core.settings import Settings
+from indexer.ingest.readers import ReadError
+from indexer.pipeline import ArticleIndexer, IndexReport
+from models.encoders import Encoder, load_encoder
+from retrieval.filters import Filters, Sort, merge_sources, order
+from retrieval.hits import Answer
+from retrieval.retrievers import IndexRetriever
+from retrieval.searcher import Searcher
+from store.index import Index
+from store.vectors import set_search_threads
+
+
+@dataclass(frozen=True)
+class Status:
+    documents: int
+    passages: int
+    generation: int
+    model: str
+
+
+class Engine:
+    def __init__(self, settings: Settings, create: bool = False, encoder: Encoder | None = None):
+        self.settings = settings
+        set_search_threads(settings.search_threads)  # the engine answers questions (serve, ask)
+        self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
+        self.index = Index.open(settings.index_dir, self.encoder, create=create)
+        self.searcher = Searcher(IndexRetriever(self.index), self.encoder)
+        self.indexer = ArticleIndexer(self.index, settings)
+
+    # -- questions ------------------------------------------------------------------------
+    def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
+            sort: Sort = Sort.RELEVANCE, history: list[str] | None = None) -> Answer:
+        """The top_k passages; ``filters`` narrow the pool inside both retrievers, ``sort`` orders them,
+        ``history`` (earlier questions, most recent last) gives an elliptic follow-up its context."""
+        return order(self.searcher.ask(question, top_k, history, filters), sort)
+
+    def sources(self) -> list[dict]:
+        """Outlets with their article counts and date ranges, most articles first (see Store.sources).
+
+        Spellings that differ only in case are one outlet (filters match them case-insensitively);
+        it is listed under its most frequent spelling. Articles without a source are not listed.
+        """
+        return merge_sources(self.index.store.sources())
+
+    # -- reading ----------------------------------------------------------------------------
+    def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:
+        """The number of articles and one page of their metadata, newest first."""
+        return self.index.store.page(offset, limit)
+
+    def document(self, doc_id: str) -> dict | None:
+        return self.index.store.document(doc_id)
+
+    def content_hashes(self, doc_ids: list[str]) -> dict[str, str]:
+        """{doc_id: content hash} of the stored ones among ``doc_ids`` (what `watch` asks before fetching)."""
+        return self.index.store.content_hashes(doc_ids)
+
+    def status(self) -> Status:
+        self.index.refresh()
+        documents, passages = self.index.counts()
+        return Status(documents, passages, self.index.generation, self.index.model_meta()["model_name"])
+
+    # -- writing ----------------------------------------------------------------------------
+    def write(self, article: Article, create_only: bool = False) -> tuple[str, int]:
+        """('added' | 'updated' | 'unchanged', passages stored); committed and searchable on return."""
+        return self.indexer.write(article, create_only=create_only)
+
+    def delete(self, doc_ids: list[str]) -> list[str]:
+        """The doc_ids that existed and are gone now."""
+        return self.indexer.delete(doc_ids)
+
+    def index_articles(self, items: Iterable[Article | ReadError], progress: bool = False) -> IndexReport:
+        """Upsert many articles, one transaction per batch (the `fundstelle index` path)."""
+        return self.indexer.run(items, progress=progress)
+
+    def warm(self) -> None:
+        """Load what the first question would otherwise wait for (the model)."""
+        self.encoder.encode_queries(["warm-up"])
+
+    def save(self) -> None:
+        self.index.save_vectors()
+
+    def close(self) -> None:
+        self.index.close()

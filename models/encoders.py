@@ -1,0 +1,369 @@
+"""Sentence encoders: one sentence-transformers model folder, several inference backends.
+
+The model folder built by ``models/build_e5.py`` holds the torch weights; ``models/export.py``
+(run by ``make install``) adds ONNX (fp32, dynamic int8) and OpenVINO variants next to them,
+so one folder holds every variant and nothing is ever downloaded. :func:`load_encoder` picks
+the variant named by ``settings.encoder`` (``FUNDSTELLE_ENCODER``).
+
+Every variant returns L2-normalised float32 rows, queries and passages with the model's prompts.
+:meth:`SentenceEncoder.encode_passages_with_sentences` also returns one vector per sentence of each
+passage, computed at index time so a question never waits for sentence embeddings:
+
+- ``"late"`` (late chunking): mean-pool the passage's own token embeddings over each sentence's
+  tokens, from the same forward pass as the passage vector; costs nothing extra.
+- ``"separate"``: embed each sentence on its own (as the query-time highlighter does); a second
+  forward pass over all sentences.
+
+The fingerprint tells variants apart whenever their vectors differ (backend + the exported
+file's digest), and the torch variant keeps the fingerprint the old ``indexer.embedding.Embedder``
+gave the same folder before anything was exported into it, so existing indexes stay valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from core.errors import IndexProblem
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+# Nothing in this process may reach a model hub; set before huggingface_hub reads it at import.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PROBE_BYTES = 1 << 20  # weight files: hash size, head and tail (fast; any re-export changes them)
+EXPORT_DIRS = ("onnx", "openvino")  # where models/export.py writes; not part of the torch weights
+SentenceMethod = Literal["late", "separate"]
+EXPORT_HINT = "run `make install` (or `.venv/bin/python -m models.export FOLDER` for the exports)"
+
+
+class EncoderUnavailable(IndexProblem):
+    """The configured model folder or backend file cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to run the model: a sentence-transformers backend and the file it loads."""
+
+    backend: Literal["torch", "onnx", "openvino"]
+    file: str | None = None  # relative to the model folder; None: the torch weights
+    note: str = ""
+
+
+VARIANTS: dict[str, Variant] = {
+    "torch": Variant("torch", None, "fp32 PyTorch"),
+    "onnx": Variant("onnx", "onnx/model.onnx", "fp32 ONNX Runtime"),
+    "onnx-int8": Variant("onnx", "onnx/model_qint8_avx512_vnni.onnx",
+                         "ONNX Runtime, dynamic int8 (U8S8, per-channel; optimum 'avx512_vnni' config)"),
+    "onnx-int8-avx2": Variant("onnx", "onnx/model_quint8_avx2.onnx",
+                              "ONNX Runtime, dynamic int8 (U8U8, per-channel; optimum 'avx2' config)"),
+    "openvino": Variant("openvino", "openvino/openvino_model.xml", "fp32 OpenVINO (converted from the ONNX file)"),
+    "openvino-int8": Variant("openvino", "openvino/openvino_model_qint8_static.xml",
+                             "OpenVINO, static int8 (NNCF, calibrated on the bundled corpus)"),
+}
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the index, retrieval and evaluation need from a model."""
+
+    name: str
+    dim: int
+    fingerprint: str
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+
+    def encode_passages_with_sentences(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _file_probe(path: Path, digest) -> None:
+    size = path.stat().st_size
+    digest.update(f"{size}".encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(PROBE_BYTES))
+        fh.seek(max(0, size - PROBE_BYTES))
+        digest.update(fh.read(PROBE_BYTES))
+
+
+def base_digest(folder: Path) -> str:
+    """Digest of the model folder without its exports: the same value ``indexer.embedding`` computed
+    for the whole folder before exports lived in it (kept identical so torch indexes stay valid)."""
+    digest = hashlib.sha256()
+    files = (p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    for path in sorted(files):
+        rel = path.relative_to(folder).as_posix()
+        if rel.split("/", 1)[0] in EXPORT_DIRS or any(part.startswith(".") for part in rel.split("/")):
+            continue
+        size = path.stat().st_size
+        digest.update(f"{rel}:{size}".encode())
+        if path.suffix in {".json", ".txt", ".model"} and size <= 32 << 20:
+            digest.update(path.read_bytes())
+        else:
+            with path.open("rb") as fh:
+                digest.update(fh.read(PROBE_BYTES))
+                fh.seek(max(0, size - PROBE_BYTES))
+                digest.update(fh.read(PROBE_BYTES))
+    return digest.hexdigest()
+
+
+def variant_files(folder: Path, variant: Variant) -> list[Path]:
+    """The exported files a variant loads (an OpenVINO model is its .xml and .bin)."""
+    if variant.file is None:
+        return []
+    main = folder / variant.file
+    return [main, main.with_suffix(".bin")] if variant.backend == "openvino" else [main]
+
+
+def passage_spans(input_text: str, passage_text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence offsets within the passage text -> offsets within what the model reads for it.
+
+    ``text.inputs.embedding_input`` puts the title/heading line before the text, so the text is
+    the input's tail; the spans move by the length of that context.
+    """
+    if not input_text.endswith(passage_text):
+        raise ValueError("the model input does not end with the passage text")
+    shift = len(input_text) - len(passage_text)
+    return [(s + shift, e + shift) for s, e in (sentences or [(0, len(passage_text))])]
+
+
+def _normalise(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return np.ascontiguousarray(rows / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class SentenceEncoder:
+    """A sentence-transformers model on one backend; ``encode_*`` return L2-normalised float32 rows."""
+
+    def __init__(self, folder: Path | str, encoder: str = "torch", query_prompt: str = "query: ",
+                 passage_prompt: str = "passage: ", batch_size: int = 32, threads: int | None = None):
+        if encoder not in VARIANTS:
+            raise EncoderUnavailable(
+                f"FUNDSTELLE_ENCODER={encoder!r} is not an encoder; choose one of {', '.join(VARIANTS)}")
+        self.name = str(folder)  # the index records the folder's name (as for the old Embedder)
+        self.folder = Path(folder)
+        self.encoder = encoder
+        self.variant = VARIANTS[encoder]
+        self.prompts = {"query": query_prompt, "passage": passage_prompt}
+        self.batch_size = batch_size
+        self.threads = threads or cpu_cores()
+        self._check_files()
+
+    # -- loading ------------------------------------------------------------------------
+    def _check_files(self) -> None:
+        """Fail at once, with what to do, when the folder or the variant's file is not on disk.
+
+        Only local folders are accepted: a hub name would mean a download (and, offline, a slow
+        retry loop inside huggingface_hub before an unhelpful traceback).
+        """
+        folder = self.folder
+        if not folder.is_dir():
+            looks_like_hub_name = not folder.is_absolute() and folder.as_posix().count("/") == 1 \
+                and not folder.as_posix().startswith(".")
+            why = ("is not a local folder; Fundstelle never downloads models from a hub"
+                   if looks_like_hub_name else "does not exist (or is not a folder)")
+            raise EncoderUnavailable(
+                f"FUNDSTELLE_MODEL={self.name!r} {why}. Point FUNDSTELLE_MODEL at a sentence-transformers "
+                f"folder on disk; the default ({folder.name if looks_like_hub_name else 'models/multilingual-e5-small'}"
+                f") is built by `make install`.")
+        if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+            raise EncoderUnavailable(
+                f"FUNDSTELLE_MODEL={self.name!r} is not a sentence-transformers folder (no modules.json or "
+                f"config.json); rebuild it with `make install`.")
+        missing = [p for p in variant_files(folder, self.variant) if not p.is_file()]
+        if missing:
+            raise EncoderUnavailable(
+                f"FUNDSTELLE_ENCODER={self.encoder!r} needs {missing[0].relative_to(folder)} in the model folder "
+                f"{self.name!r}, which is missing: {EXPORT_HINT}, or set FUNDSTELLE_ENCODER=torch.")
+
+    def _model_kwargs(self) -> dict:
+        variant = self.variant
+        if variant.backend == "onnx":
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = self.threads  # one forward pass uses every core
+            options.inter_op_num_threads = 1  # the graph is a chain: parallel branches gain nothing
+            # Idle pool threads would spin for work after each call: a question's embedding cost 28 ms of
+            # CPU instead of 20 at the same 13-14 ms (2 threads), CPU that other requests wait for.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            return {"file_name": variant.file, "provider": "CPUExecutionProvider", "session_options": options}
+        if variant.backend == "openvino":
+            return {"file_name": variant.file,
+                    "ov_config": {"INFERENCE_NUM_THREADS": self.threads, "PERFORMANCE_HINT": "LATENCY",
+                                  "CACHE_DIR": ""}}
+        return {}
+
+    @cached_property
+    def model(self):
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()  # load reports and notices are not for our users
+        transformers.logging.disable_progress_bar()
+        if self.variant.backend == "torch":
+            import torch
+
+            torch.set_num_threads(self.threads)
+        self._check_files()
+        try:
+            return SentenceTransformer(
+                str(self.folder.resolve()), device="cpu", prompts=self.prompts, local_files_only=True,
+                backend=self.variant.backend, model_kwargs=self._model_kwargs(),
+            )
+        except Exception as exc:
+            raise EncoderUnavailable(
+                f"cannot load FUNDSTELLE_MODEL={self.name!r} with FUNDSTELLE_ENCODER={self.encoder!r} "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {EXPORT_HINT}."
+            ) from exc
+
+    @cached_property
+    def dim(self) -> int:
+        model = self.model
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identifies model, prompts and variant: an index built with another fingerprint is refused.
+
+        Content only (no paths), so the same files under another path are the same model.
+        """
+        payload = f"{self.dim}|{self.prompts}|{base_digest(self.folder)}"
+        if self.variant.backend != "torch":  # torch: the old Embedder's value for this folder
+            digest = hashlib.sha256()
+            for path in variant_files(self.folder, self.variant):
+                _file_probe(path, digest)
+            payload += f"|{self.encoder}|{digest.hexdigest()}"
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    # -- encoding -----------------------------------------------------------------------
+    def _encode(self, texts: list[str], prompt_name: str, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, prompt_name=prompt_name, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, "passage", progress)
+
+    def encode_passages_with_sentences(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False,
+        method: SentenceMethod = "late", sentence_texts: list[list[str]] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, and per passage one vector per sentence span.
+
+        ``spans[i]`` are character offsets into ``texts[i]`` (what the model reads, without the
+        prompt: see :func:`passage_spans`). ``method="late"`` pools them from the passage's own
+        forward pass; ``"separate"`` embeds ``sentence_texts[i][j]`` (default: the span's text) with the
+        passage prompt, and gives a one-sentence passage its passage vector (nothing to choose there).
+        """
+        if len(spans) != len(texts):
+            raise ValueError("spans must have one list per text")
+        if method == "late":
+            return self._late_chunked(texts, spans, progress)
+        if method != "separate":
+            raise ValueError(f"unknown sentence method {method!r}; use 'late' or 'separate'")
+        passages = self.encode_passages(texts, progress)
+        if sentence_texts is None:
+            sentence_texts = [[t[s:e] for s, e in ss] for t, ss in zip(texts, spans, strict=True)]
+        todo = [s for ss in sentence_texts if len(ss) > 1 for s in ss]
+        vectors = self.encode_passages(todo, progress)
+        out, row = [], 0
+        for i, ss in enumerate(sentence_texts):
+            if len(ss) != len(spans[i]):
+                raise ValueError("sentence_texts must have one text per span")
+            if len(ss) > 1:
+                out.append(vectors[row : row + len(ss)])
+                row += len(ss)
+            else:
+                out.append(passages[i : i + 1].copy() if ss else np.zeros((0, self.dim), np.float32))
+        return passages, out
+
+    def _late_chunked(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                      progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass per batch; sentence vectors = mean of the passage's token embeddings
+        whose characters overlap the sentence (the prompt's and special tokens never do)."""
+        import torch
+        from tqdm import tqdm
+
+        model = self.model
+        prompt = self.prompts["passage"]
+        passages = np.zeros((len(texts), self.dim), dtype=np.float32)
+        sentences: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # batches of similar length
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        for batch in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
+            # Exactly what sentence-transformers' Transformer.tokenize does (it strips), plus offsets.
+            raw = [prompt + texts[i] for i in batch]
+            stripped = [t.strip() for t in raw]
+            features = model.tokenizer(
+                stripped, padding=True, truncation="longest_first", max_length=model.max_seq_length,
+                return_tensors="pt", return_offsets_mapping=True,
+            )
+            offsets = features.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                out = model.forward(dict(features))
+            tokens = out["token_embeddings"].float().numpy()
+            mask = out["attention_mask"].numpy().astype(bool)
+            passage_vectors = _normalise(out["sentence_embedding"].float().numpy())
+            for row, i in enumerate(batch):
+                passages[i] = passage_vectors[row]
+                shift = len(prompt) - (len(raw[row]) - len(raw[row].lstrip()))
+                start, end = offsets[row, :, 0], offsets[row, :, 1]
+                real = mask[row] & (end > start)
+                pooled = []
+                for s, e in spans[i]:
+                    take = real & (start < e + shift) & (end > s + shift)
+                    pooled.append(tokens[row][take].mean(axis=0) if take.any() else passage_vectors[row])
+                sentences[i] = _normalise(np.stack(pooled)) if pooled else np.zeros((0, self.dim), np.float32)
+        return passages, sentences
+
+
+def load_encoder(settings: Settings) -> SentenceEncoder:
+    """The encoder ``settings`` name: folder ``settings.model``, variant ``settings.encoder``."""
+    return SentenceEncoder(
+        settings.model, encoder=getattr(settings, "encoder", "torch"), query_prompt=settings.query_prompt,
+        passage_prompt=settings.passage_prompt, batch_size=settings.embed_batch_size,
+        threads=getattr(settings, "encoder_threads", None),
+    )
+
+
+def exported_variants(folder: Path) -> list[str]:
+    """The variants whose files exist in ``folder`` (torch always, if the folder is a model)."""
+    return [name for name, v in VARIANTS.items() if all(p.is_file() for p in variant_files(Path(folder), v))]
+
+
+def export_manifest(folder: Path) -> dict:
+    """What models/export.py recorded about the exports in ``folder`` ({} if none)."""
+    try:
+        return json.loads((Path(folder) / "onnx" / "fundstelle_export.json").read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,67 @@
+"""Context windows: an answer often sits in the sentence right after (or before) the one that
+matches the question best ("Im Hafen wurde ein Wrack gefunden." | "Es handelt sich um einen
+Frachter von 1912."), and a passage boundary may fall between the two. When the best sentence is
+the first or last of its passage, the returned passage takes in the neighbouring sentence of the
+article; offsets stay exact (``text == article[char_start:char_end]``), the highlight moves with it,
+and takes in the added sentence after it when that continues the highlighted one
+(:func:`retrieval.stages.coherence.continues`, as within a passage in :mod:`retrieval.stages.evidence`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from retrieval.hits import Hit
+from retrieval.stages.coherence import continues
+from store.store import Store, StoredPassage
+
+MAX_ADDED_CHARS = 400  # a neighbouring "sentence" longer than this is a paragraph of its own: leave it
+
+
+def widen(store: Store, hit: Hit) -> Hit:
+    """``hit`` with its passage widened by the neighbouring sentence on the side of its best sentence."""
+    passage = hit.passage
+    sentences = passage.sentences or [(0, len(passage.text))]
+    if not hit.highlights:
+        return hit
+    best = hit.highlights[0]
+    before, after = store.neighbours(passage)
+    start, end = passage.char_start, passage.char_end
+    linked = False
+    if best[0] == sentences[0][0] and before is not None and before.sentences:
+        s, e = before.sentences[-1]
+        if e - s <= MAX_ADDED_CHARS:
+            start = before.char_start + s
+    if best[1] == sentences[-1][1] and after is not None and after.sentences:
+        s, e = after.sentences[0]
+        if e - s <= MAX_ADDED_CHARS:
+            end = after.char_start + e
+            one_sentence = best == sentences[-1]  # a highlight of two sentences already is not lengthened
+            linked = one_sentence and continues(passage.text[best[0] : best[1]], after.text[s:e])
+    if (start, end) == (passage.char_start, passage.char_end):
+        return hit
+    text = store.text_span(passage.doc_id, start, end)
+    if text is None:  # the article changed meanwhile: keep the passage as it was read
+        return hit
+    shift = passage.char_start - start
+    paragraph = before.paragraph if start < passage.char_start and before is not None else passage.paragraph
+    widened = replace(passage, char_start=start, char_end=end, text=text, paragraph=paragraph,
+                      sentences=_sentences(passage, before, after, start, end), packed_sentence_vectors=None)
+    highlights = [(s + shift, e + shift) for s, e in hit.highlights]
+    if linked:
+        highlights[0] = (highlights[0][0], end - start)
+    return replace(hit, passage=widened, highlights=highlights)
+
+
+def _sentences(passage: StoredPassage, before: StoredPassage | None, after: StoredPassage | None,
+               start: int, end: int) -> list[tuple[int, int]]:
+    """The sentence offsets of the widened passage, relative to its new start."""
+    spans = []
+    for part in (before, passage, after):
+        if part is None:
+            continue
+        for s, e in part.sentences or [(0, len(part.text))]:
+            s, e = part.char_start + s, part.char_start + e
+            if s >= start and e <= end:
+                spans.append((s - start, e - start))
+    return spans

@@ -1,0 +1,180 @@
+"""The encoder variants `make install` produces, on the real model folder.
+
+Cosine floor: dynamic int8 changes the vectors a little (the benchmark measures a mean cosine to
+fp32 torch of about 0.996 over 1,100 news passages, min about 0.98); 0.97 per text leaves room for
+odd texts while any real breakage (wrong file, wrong pooling, missing prompt) lands far below
+(unrelated texts score about 0.7-0.8 with e5). fp32 backends must agree to float noise (0.999).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.settings import Settings
+from models import DEFAULT_MODEL_DIR
+from models.encoders import (
+    VARIANTS,
+    EncoderUnavailable,
+    SentenceEncoder,
+    cpu_cores,
+    exported_variants,
+    load_encoder,
+    passage_spans,
+)
+from models.export import DEFAULT_VARIANTS
+from text.inputs import embedding_input
+
+PASSAGES = [
+    embedding_input("Nordkorea verstärkt militärische Unterstützung für Russland", None,
+                    "Der ukrainische Militärgeheimdienst HUR geht davon aus, dass mehr als 10.000 nordkoreanische "
+                    "Soldaten in Russland sind. Sie sollen in der Region Kursk eingesetzt werden."),
+    embedding_input("Wetter", "Ausblick", "Am Wochenende wird es sonnig. Die Temperaturen steigen auf 25 Grad."),
+    "How many North Korean soldiers are in Russia? Nobody knows for sure.",
+]
+QUERIES = ["Wie viele nordkoreanische Soldaten sind in Russland?", "Wie wird das Wetter?"]
+FP32 = {"torch", "onnx", "openvino"}
+FLOOR = {True: 0.999, False: 0.97}  # fp32 / int8
+
+
+def installed() -> list[str]:
+    """What `make install` builds, plus whatever else was exported into the folder."""
+    return sorted(set(["torch", *DEFAULT_VARIANTS]) | set(exported_variants(DEFAULT_MODEL_DIR)))
+
+
+@pytest.fixture(scope="module")
+def encoders() -> dict[str, SentenceEncoder]:
+    return {name: SentenceEncoder(DEFAULT_MODEL_DIR, name) for name in installed()}
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences of the passage text (the tail of each PASSAGES input) for the tests."""
+    out, start = [], 0
+    for n, ch in enumerate(text):
+        if ch in ".?" and (n + 1 == len(text) or text[n + 1] == " "):
+            out.append((start, n + 1))
+            start = n + 2
+    return out
+
+
+def spans_of(model_input: str) -> list[tuple[int, int]]:
+    text = model_input.split("\n", 1)[-1]
+    return passage_spans(model_input, text, sentence_spans(text))
+
+
+@pytest.mark.parametrize("name", installed())
+def test_vectors_are_normalised_and_close_to_torch(encoders, name):
+    enc, torch_enc = encoders[name], encoders["torch"]
+    assert enc.dim == 384
+    for got, ref in ((enc.encode_passages(PASSAGES), torch_enc.encode_passages(PASSAGES)),
+                     (enc.encode_queries(QUERIES), torch_enc.encode_queries(QUERIES))):
+        assert got.dtype == np.float32 and got.shape == ref.shape
+        assert np.allclose(np.linalg.norm(got, axis=1), 1, atol=1e-4)
+        assert (got * ref).sum(axis=1).min() >= FLOOR[name in FP32]
+    # the query finds its passage on every backend
+    assert int(np.argmax(enc.encode_passages(PASSAGES[:2]) @ enc.encode_queries(QUERIES[:1])[0])) == 0
+
+
+def test_empty_input(encoders):
+    enc = encoders[DEFAULT_VARIANTS[-1]]
+    assert enc.encode_passages([]).shape == (0, 384)
+    passages, sentences = enc.encode_passages_with_sentences([], [])
+    assert passages.shape == (0, 384) and sentences == []
+
+
+def test_fingerprints_differ_across_variants_and_are_stable(encoders):
+    prints = {name: enc.fingerprint for name, enc in encoders.items()}
+    assert len(set(prints.values())) == len(prints), prints
+    for name in prints:  # a fresh instance (another process, another path spelling) agrees
+        assert SentenceEncoder(str(DEFAULT_MODEL_DIR) + "/", name).fingerprint == prints[name]
+
+
+def test_torch_fingerprint_ignores_exports(encoders, tmp_path):
+    """Exports live in the model folder; the torch fingerprint (indexes built before them) must not move."""
+    from models.encoders import base_digest
+
+    digest = base_digest(DEFAULT_MODEL_DIR)
+    (DEFAULT_MODEL_DIR / "onnx" / ".probe-not-a-model").write_text("x")
+    try:
+        assert base_digest(DEFAULT_MODEL_DIR) == digest
+    finally:
+        (DEFAULT_MODEL_DIR / "onnx" / ".probe-not-a-model").unlink()
+
+
+@pytest.mark.parametrize("method", ["late", "separate"])
+@pytest.mark.parametrize("name", installed())
+def test_sentence_vectors(encoders, name, method):
+    enc = encoders[name]
+    spans = [spans_of(p) for p in PASSAGES]
+    passages, sentences = enc.encode_passages_with_sentences(PASSAGES, spans, method=method)
+    assert np.allclose(passages, enc.encode_passages(PASSAGES), atol=2e-3)  # the same passage vectors
+    assert [s.shape for s in sentences] == [(len(ss), 384) for ss in spans]
+    for block in sentences:
+        assert block.dtype == np.float32
+        assert np.allclose(np.linalg.norm(block, axis=1), 1, atol=1e-4)
+    # the sentence about soldiers in Russia beats the one about Kursk for the soldiers question
+    query = enc.encode_queries(QUERIES[:1])[0]
+    assert int(np.argmax(sentences[0] @ query)) == 0
+
+
+def test_late_sentence_of_a_one_sentence_passage_is_close_to_the_passage(encoders):
+    enc = encoders["torch"]
+    text = "Am Wochenende wird es sonnig und warm."
+    passages, sentences = enc.encode_passages_with_sentences([text], [[(0, len(text))]])
+    assert float(sentences[0][0] @ passages[0]) > 0.99  # same tokens but the prompt's: nearly the same mean
+
+
+def test_passage_spans_shift_by_the_context_line():
+    text = "Satz eins. Satz zwei."
+    model_input = embedding_input("Titel", "Kopf", text)
+    shifted = passage_spans(model_input, text, [(0, 10), (11, 21)])
+    assert [model_input[s:e] for s, e in shifted] == ["Satz eins.", "Satz zwei."]
+    with pytest.raises(ValueError):
+        passage_spans("anderer Text", text, [(0, 10)])
+
+
+def test_missing_folder_is_one_clear_error(tmp_path):
+    with pytest.raises(EncoderUnavailable, match="FUNDSTELLE_MODEL.*make install"):
+        load_encoder(Settings(model=str(tmp_path / "nowhere")))
+
+
+def test_hub_name_fails_at_once_offline():
+    with pytest.raises(EncoderUnavailable, match="not a local folder.*never downloads"):
+        load_encoder(Settings(model="intfloat/multilingual-e5-small"))
+
+
+def test_folder_without_a_model_is_refused(tmp_path):
+    with pytest.raises(EncoderUnavailable, match="not a sentence-transformers folder"):
+        SentenceEncoder(tmp_path, "torch")
+
+
+def test_missing_export_names_the_export_command(tmp_path):
+    (tmp_path / "modules.json").write_text("[]")
+    with pytest.raises(EncoderUnavailable, match=r"onnx/model_qint8_avx512_vnni.onnx.*models.export"):
+        SentenceEncoder(tmp_path, "onnx-int8")
+
+
+def test_unreadable_model_is_one_clear_error(tmp_path):
+    (tmp_path / "modules.json").write_text("not json")
+    (tmp_path / "config.json").write_text("{}")
+    encoder = SentenceEncoder(tmp_path, "torch")
+    with pytest.raises(EncoderUnavailable, match="cannot load FUNDSTELLE_MODEL"):
+        _ = encoder.dim
+
+
+def test_unknown_encoder_names_the_choices():
+    with pytest.raises(EncoderUnavailable, match="FUNDSTELLE_ENCODER.*onnx-int8"):
+        SentenceEncoder(DEFAULT_MODEL_DIR, "tensorrt")
+
+
+def test_every_variant_is_declared():
+    assert set(DEFAULT_VARIANTS) <= set(VARIANTS)
+
+
+def test_encoder_threads_setting_reaches_the_session(monkeypatch):
+    """FUNDSTELLE_ENCODER_THREADS sets one forward pass's threads; unset, every core."""
+    monkeypatch.setenv("FUNDSTELLE_ENCODER_THREADS", "1")
+    one = load_encoder(Settings())
+    assert one.threads == 1 and one._model_kwargs()["session_options"].intra_op_num_threads == 1
+    monkeypatch.delenv("FUNDSTELLE_ENCODER_THREADS")
+    assert load_encoder(Settings()).threads == cpu_cores()
