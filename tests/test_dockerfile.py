@@ -26,3 +26,12 @@ def test_dockerfile_builds_what_make_run_serves():
     assert "fundstelle serve" in text and "fundstelle index" in text
     for copied in ("pyproject.toml", "indexer", "service", "data/corpus"):
         assert copied in text
+
+
+def test_dockerfile_copies_every_package():
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    text = (REPO_ROOT / "Dockerfile").read_text()
+    assert [p for p in packages if f"COPY {p} ./{p}" not in text] == []
