@@ -38,7 +38,6 @@ from evaluation.indexes import EVAL_ROOT, open_index  # noqa: E402
 from evaluation.questionset import SetQuestion, read_question_set  # noqa: E402
 from indexer.ingest.readers import ReadError, read_articles  # noqa: E402
 from models.encoders import load_encoder  # noqa: E402
-from retrieval.retrievers import IndexRetriever  # noqa: E402
 from retrieval.searcher import Searcher  # noqa: E402
 from retrieval.stages import confidence  # noqa: E402
 
@@ -60,7 +59,7 @@ def xquad_held_out(articles: int, distractors: int) -> tuple[list, list[SetQuest
 def outcomes_of(articles, questions, encoder, settings):
     index, _ = open_index(articles, encoder, settings, None, progress=True, log=lambda *a: print(*a, file=sys.stderr))
     try:
-        return evaluate_set(Searcher(IndexRetriever(index), encoder), questions, progress=True)
+        return evaluate_set(Searcher.over(index, encoder), questions, progress=True)
     finally:
         index.store.close()
 

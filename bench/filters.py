@@ -7,12 +7,12 @@ Builds a store of ``--n`` passages (random unit vectors, raw inserts: only the r
 timed), in articles of 5 passages spread over outlets of very different sizes, and a flat vector
 index over them. For filters of growing size it times, in one run (ratios, not absolute limits):
 
-- ``list``: listing the allowed passage ids (:func:`retrieval.filters.allowed_passages`);
+- ``list``: listing the allowed passage ids (:func:`store.filters.allowed_passages`);
 - ``exact``: reading their vectors and scoring them (the narrow-filter path);
 - ``oversampled``: the vector index searched with oversampling (the broad-filter path);
 - ``index k=50``: the unfiltered dense search, for scale.
 
-The switch point :data:`retrieval.filters.EXACT_MAX` is where ``exact`` overtakes ``oversampled``
+The switch point :data:`store.filters.EXACT_MAX` is where ``exact`` overtakes ``oversampled``
 (or stays below the unfiltered search plus a few ms).
 """
 
@@ -28,7 +28,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from retrieval.filters import Filters, _oversampled, allowed_passages, dense_within
+from core.filters import Filters
+from store.filters import allowed_passages, dense_within, oversampled
 from store.store import Store
 from store.vectors import new_index
 
@@ -95,7 +96,7 @@ def main() -> None:
                 exact, best = timed(lambda c=conn, f=filters, a=allowed: dense_within(index, query, f, a, 50, c,
                                                                                   exact_max=1 << 62),
                                     args.repeat)
-                over, approx = timed(lambda a=allowed: _oversampled(index, query, a, 50), args.repeat)
+                over, approx = timed(lambda a=allowed: oversampled(index, query, a, 50), args.repeat)
             same = [p for p, _ in best] == [p for p, _ in approx]
             print(f"| {size:,} | {listing:.1f} | {exact:.1f} | {over:.1f} | {'yes' if same else 'no'} |")
         store.close()

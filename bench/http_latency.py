@@ -240,10 +240,10 @@ def concurrent(url: str, questions: list[str], clients: int) -> dict:
 # -- where the time goes (in-process) ----------------------------------------------------------
 def stages(folder: Path, questions: list[str]) -> dict[str, float]:
     """p50 ms of each stage of one question, as ``Searcher.search`` runs them."""
-    from engine import Engine
+    from engine import LocalEngine
     from retrieval.query import analyse
 
-    engine = Engine(Settings(index_dir=folder))
+    engine = LocalEngine(Settings(index_dir=folder))
     engine.warm()
     searcher, index = engine.searcher, engine.index
     for q in questions[:3]:

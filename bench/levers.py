@@ -1,12 +1,13 @@
-"""Which lever of issue 12 earns its place: the hand-written question set with each one switched off in turn.
+"""Which lever earns its place: the hand-written question set with each one switched off in turn.
 
 Levers (each switched off alone; everything else as shipped):
 - ``compounds``: German compound parts in the BM25 terms (text.terms.compound_parts); the index
   is rebuilt without them.
-- ``windows``: context windows across passage boundaries (retrieval.stages.windows).
-- ``follow-ups``: elliptic questions searched with the one before (retrieval.followup).
-- ``coherence``: the highlight taking in the next sentence when it continues the best one
-  (retrieval.stages.coherence).
+- the ranking stages, skipped by name (retrieval.ranking, as `fundstelle eval --skip` does):
+  ``windows`` (context windows across passage boundaries), ``follow-ups`` (elliptic questions
+  searched with the one before), ``coherence`` (the highlight taking in the next sentence when it
+  continues the best one), ``evidence`` (best-sentence re-scoring), ``variety`` (at most two passages
+  of an article first).
 
     .venv/bin/python bench/levers.py
 
@@ -33,35 +34,26 @@ from evaluation.indexes import EVAL_ROOT, open_index  # noqa: E402
 from evaluation.questionset import read_question_set  # noqa: E402
 from indexer.ingest.readers import ReadError, read_articles  # noqa: E402
 from models.encoders import load_encoder  # noqa: E402
-from retrieval.retrievers import IndexRetriever  # noqa: E402
 from retrieval.searcher import Searcher  # noqa: E402
 from text import terms as lexical  # noqa: E402
 
-
-def _single_sentence(text, spans, best):
-    return spans[best][0], spans[best][1]
-
-
-# lever -> the patches that switch it off (and whether the index must be rebuilt without it)
-OFF = {
-    "compounds": ([mock.patch.object(lexical, "compound_parts", lambda word: ())], True),
-    "windows": ([], False),  # Searcher(windows=False)
-    "follow-ups": ([mock.patch("retrieval.searcher.contextualise", lambda question, history: question)], False),
-    "coherence": ([mock.patch("retrieval.stages.evidence.linked_span", _single_sentence),
-                   mock.patch("retrieval.stages.windows.continues", lambda previous, sentence: False)], False),
-}
+# What each lever is off: a ranking stage skipped by name (retrieval.ranking), or, for the compounds in
+# the BM25 terms, an index rebuilt without them.
+STAGES_OFF = {"windows": "windows", "follow-ups": "followups", "coherence": "coherence", "evidence": "evidence",
+              "variety": "variety"}
+OFF = ["compounds", *STAGES_OFF]
 
 
 def run(lever: str | None, articles, questions, encoder, settings) -> dict:
-    patches, rebuild = OFF.get(lever, ([], False))
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        for patch in patches:
-            stack.enter_context(patch)
+        rebuild = lever == "compounds"
+        if rebuild:
+            stack.enter_context(mock.patch.object(lexical, "compound_parts", lambda word: ()))
         folder = Path(tmp) / "index" if rebuild else None  # a fresh folder: the cached index has the lever on
         index, _ = open_index(articles, encoder, settings, folder, progress=False, log=lambda *a: None)
         try:
-            searcher = Searcher(IndexRetriever(index), encoder, windows=lever != "windows")
-            outcomes = evaluate_set(searcher, questions)
+            skip = {STAGES_OFF[lever]} if lever in STAGES_OFF else set()
+            outcomes = evaluate_set(Searcher.over(index, encoder, skip=skip), questions)
         finally:
             index.store.close()
     return {lang: set_metrics(outcomes, lang) for lang in ("de", "en")}

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.corpora import jsonl_gz_articles
 from core.documents import Article
 from core.settings import Settings
-from engine import Engine
+from engine import LocalEngine
 from evaluation.datasets import gnad_articles
 from indexer.ingest.readers import ReadError, read_articles
 from retrieval.query import analyse
@@ -63,7 +63,7 @@ def main() -> int:
     folder = args.index_dir or Path(tempfile.mkdtemp(prefix="fundstelle-bench-")) / "index"
     settings = Settings(index_dir=folder)
     started = time.perf_counter()
-    engine = Engine(settings, create=True)
+    engine = LocalEngine(settings, create=True)
     engine.warm()  # load the model outside the timed indexing run
     load_s = time.perf_counter() - started
 

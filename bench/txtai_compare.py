@@ -94,7 +94,6 @@ def run_fundstelle(encoder_name: str, articles, questions) -> dict:
     from core.settings import Settings
     from evaluation.indexes import open_index
     from models.encoders import load_encoder
-    from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 
     settings = Settings(encoder=encoder_name)
@@ -107,7 +106,7 @@ def run_fundstelle(encoder_name: str, articles, questions) -> dict:
         index, _ = open_index(articles, encoder, settings, Path(folder), progress=False, log=lambda *_: None)
         index_s = time.perf_counter() - started
         passages = index.counts()[1]
-        searcher = Searcher(IndexRetriever(index), encoder)
+        searcher = Searcher.over(index, encoder)
         asked = _ask_all(lambda q: [h.passage.doc_id for h in searcher.search(q, TOP_K)], questions)
     return {"load_s": round(load_s, 1), "passages": passages, "index_s": round(index_s, 1),
             "passages_per_s": round(passages / index_s, 1), "encoder": encoder_name, **asked}

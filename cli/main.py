@@ -41,10 +41,10 @@ def _fetcher(settings: ServiceSettings):
 
 
 def _engine(settings: ServiceSettings, create: bool = False):
-    from engine import Engine
+    from engine import LocalEngine
 
     try:
-        return Engine(settings, create=create)
+        return LocalEngine(settings, create=create)
     except IndexProblem as exc:
         _fail(exc)
 

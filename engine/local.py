@@ -1,38 +1,33 @@
-"""One index folder, opened once per process: ask, read, write, delete, status."""
+"""One index folder, opened once per process: ask, read, write, delete, status (an :class:`engine.types.Engine`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from core.documents import Article
+from core.filters import Filters, merge_sources
 from core.settings import Settings
+from engine import writes
+from engine.types import Status
 from indexer.ingest.readers import ReadError
 from indexer.pipeline import ArticleIndexer, IndexReport
-from models.encoders import Encoder, load_encoder
-from retrieval.filters import Filters, Sort, merge_sources, order
+from models.encoders import load_encoder
+from models.types import Encoder
 from retrieval.hits import Answer
-from retrieval.retrievers import IndexRetriever
+from retrieval.ordering import Sort, order
 from retrieval.searcher import Searcher
 from store.index import Index
+from store.types import Prepared
 from store.vectors import set_search_threads
 
 
-@dataclass(frozen=True)
-class Status:
-    documents: int
-    passages: int
-    generation: int
-    model: str
-
-
-class Engine:
+class LocalEngine:
     def __init__(self, settings: Settings, create: bool = False, encoder: Encoder | None = None):
         self.settings = settings
         set_search_threads(settings.search_threads)  # the engine answers questions (serve, ask)
         self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
         self.index = Index.open(settings.index_dir, self.encoder, create=create)
-        self.searcher = Searcher(IndexRetriever(self.index), self.encoder)
+        self.searcher = Searcher.over(self.index, self.encoder)
         self.indexer = ArticleIndexer(self.index, settings)
 
     # -- questions ------------------------------------------------------------------------
@@ -70,7 +65,7 @@ class Engine:
     # -- writing ----------------------------------------------------------------------------
     def write(self, article: Article, create_only: bool = False) -> tuple[str, int]:
         """('added' | 'updated' | 'unchanged', passages stored); committed and searchable on return."""
-        return self.indexer.write(article, create_only=create_only)
+        return writes.write(self, article, create_only)
 
     def delete(self, doc_ids: list[str]) -> list[str]:
         """The doc_ids that existed and are gone now."""
@@ -80,6 +75,24 @@ class Engine:
         """Upsert many articles, one transaction per batch (the `fundstelle index` path)."""
         return self.indexer.run(items, progress=progress)
 
+    # the write target of engine.writes: this index
+    def stored_hash(self, doc_id: str) -> str | None:
+        return self.index.store.content_hashes([doc_id]).get(doc_id)
+
+    def stored_passages(self, doc_id: str) -> int | None:
+        document = self.index.store.document(doc_id)
+        return None if document is None else len(document["passages"])
+
+    def prepare(self, article: Article) -> Prepared:
+        return self.indexer.prepare([article])[0]
+
+    def commit(self, prepared: Prepared, create_only: bool) -> tuple[str, int]:
+        result = self.indexer.commit([prepared], create_only=create_only)  # hashes checked again inside
+        self.index.refresh()
+        doc_id = prepared.article.doc_id
+        return result.status[doc_id], result.passages[doc_id]
+
+    # -- lifecycle --------------------------------------------------------------------------
     def warm(self) -> None:
         """Load what the first question would otherwise wait for (the model)."""
         self.encoder.encode_queries(["warm-up"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from models.encoders import Encoder
+    from models.types import Encoder
 
 
 class CachingEncoder:

@@ -24,7 +24,7 @@ from evaluation.questionset import DEFAULT_QUESTIONS, read_question_set
 from indexer.ingest.readers import ReadError, read_articles
 from models.encoders import load_encoder
 from retrieval.query import Mode
-from retrieval.retrievers import IndexRetriever
+from retrieval.ranking import OPTIONAL
 from retrieval.searcher import Searcher
 
 
@@ -53,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "fused", "dense", "lexical", "all"), default="hybrid",
                    help="hybrid is the product; fused (no sentence re-ordering), dense and lexical are "
                         "ablations; all runs the four")
+    p.add_argument("--skip", type=_stages, default=frozenset(), metavar="STAGE[,STAGE]",
+                   help=f"switch ranking stages off by name to measure what each earns: {', '.join(OPTIONAL)}, "
+                        "or followups (every question asked as it is)")
     p.add_argument("--index-dir", type=Path, default=None,
                    help=f"index folder to build or reuse (default: {EVAL_ROOT}/<key of data+code+model>)")
     p.add_argument("--no-cache", action="store_true", help="do not use the embeddings cache")
@@ -60,6 +63,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     return p
+
+
+def _stages(value: str) -> frozenset[str]:
+    names = frozenset(n.strip() for n in value.split(",") if n.strip())
+    if unknown := names - {*OPTIONAL, "followups"}:
+        raise argparse.ArgumentTypeError(f"unknown stage {', '.join(sorted(unknown))}; "
+                                         f"choose from {', '.join(OPTIONAL)}, followups")
+    return names
 
 
 def table(results: dict[str, dict[str, float]]) -> str:
@@ -94,7 +105,7 @@ def _run_bundled(opts: argparse.Namespace) -> int:
     settings = Settings()
     encoder = _encoder(opts, settings)
     index, folder = open_index(articles, encoder, settings, opts.index_dir, progress=not opts.quiet, log=log)
-    searcher = Searcher(IndexRetriever(index), encoder)
+    searcher = Searcher.over(index, encoder, skip=opts.skip)
     started = time.perf_counter()
     outcomes = evaluate_set(searcher, questions, progress=not opts.quiet)
     seconds = time.perf_counter() - started
@@ -137,12 +148,11 @@ def _run(opts: argparse.Namespace) -> int:
     index, folder = open_index(data.articles, encoder, settings, opts.index_dir, progress=not opts.quiet, log=log)
     if isinstance(encoder, CachingEncoder):
         prefill(encoder, index, [q.text for q in data.questions], doc_prefix="xquad-")
-    retriever = IndexRetriever(index)
     modes = ("lexical", "dense", "fused", "hybrid") if opts.mode == "all" else (opts.mode,)
     results, timings = {}, {}
     details = open(opts.details, "w") if opts.details else None  # noqa: SIM115
     for mode in modes:
-        searcher = Searcher(retriever, encoder, mode=Mode(mode))
+        searcher = Searcher.over(index, encoder, mode=Mode(mode), skip=opts.skip)
         started = time.perf_counter()
         outcomes = evaluate(searcher, data.questions, progress=not opts.quiet)
         timings[mode] = time.perf_counter() - started

@@ -20,20 +20,21 @@ from indexer.pipeline import ArticleIndexer
 from store.index import Index
 
 if TYPE_CHECKING:
-    from models.encoders import Encoder
+    from models.types import Encoder
 
 EVAL_ROOT = Path("var/eval")  # relative to the working directory, like the default index
 MARKER = "eval-index.json"
 KEEP_CACHED = 4  # cached eval indexes under var/eval (each data set x code version is one)
 # The modules whose code decides what is indexed: a change to any of them means a new index.
-BUILD_MODULES = ("chunking", "cleaning", "inputs", "lexical", "lines", "metadata", "pipeline", "store")
+BUILD_MODULES = ("text.chunking", "text.cleaning", "text.inputs", "text.terms", "text.lines", "text.metadata",
+                 "indexer.pipeline", "store.schema", "store.writes")
 
 
 def build_key(articles: Sequence[Article], settings: Settings, encoder: Encoder) -> str:
     """Identifies an index: the articles, the code and settings that cut and embed them, the model."""
     digest = hashlib.sha256()
     for name in BUILD_MODULES:
-        module = importlib.import_module(f"indexer.{name}")
+        module = importlib.import_module(name)
         digest.update(Path(module.__file__).read_bytes())
     digest.update(f"{settings.passage_target_chars}|{settings.passage_max_chars}|{encoder.fingerprint}".encode())
     for article in articles:

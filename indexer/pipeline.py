@@ -18,12 +18,11 @@ from itertools import islice
 from tqdm import tqdm
 
 from core.documents import Article, Passage
-from core.errors import Conflict, Unindexable
 from core.settings import Settings
 from indexer.ingest.readers import ReadError
 from models.encoders import passage_spans
 from store.index import Index
-from store.store import Prepared, UpsertResult
+from store.types import Prepared, UpsertResult
 from text.chunking import chunk
 from text.cleaning import clean
 from text.inputs import embedding_input, lexical_input, sentence_input
@@ -147,32 +146,6 @@ class ArticleIndexer:
             self.index.save_vectors()  # best effort: without it the next start rebuilds from SQLite
         report.seconds = time.perf_counter() - started
         return report
-
-    def write(self, article: Article, create_only: bool = False) -> tuple[str, int]:
-        """One article, for the write API: ('added' | 'updated' | 'unchanged', passages stored).
-
-        With ``create_only``, other content under an existing doc_id raises :class:`Conflict`
-        (checked before embedding, and again inside the transaction). When this returns, the
-        change is committed and visible to searches in this process.
-        """
-        digest = article.content_hash()
-        stored = self.index.store.content_hashes([article.doc_id]).get(article.doc_id)
-        if stored is not None and stored != digest and create_only:
-            raise Conflict(f"doc_id {article.doc_id!r} exists with other content; use PUT to replace it")
-        if stored == digest:
-            document = self.index.store.document(article.doc_id)
-            if document is not None:
-                return "unchanged", len(document["passages"])
-        prepared = self.prepare([article])
-        if not prepared[0].passages:
-            raise Unindexable(f"article {article.doc_id!r} has no text left to index after cleaning")
-        result = self._commit(prepared, create_only=create_only)
-        self.index.refresh()
-        return result.status[article.doc_id], result.passages[article.doc_id]
-
-    def upsert(self, article: Article) -> str:
-        """One article: 'added', 'updated' or 'unchanged'."""
-        return self.write(article)[0]
 
     def delete(self, doc_ids: list[str]) -> list[str]:
         """Delete articles in one transaction; returns the doc_ids that existed."""

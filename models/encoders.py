@@ -27,7 +27,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -70,23 +70,6 @@ VARIANTS: dict[str, Variant] = {
     "openvino-int8": Variant("openvino", "openvino/openvino_model_qint8_static.xml",
                              "OpenVINO, static int8 (NNCF, calibrated on the bundled corpus)"),
 }
-
-
-@runtime_checkable
-class Encoder(Protocol):
-    """What the index, retrieval and evaluation need from a model."""
-
-    name: str
-    dim: int
-    fingerprint: str
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
-
-    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
-
-    def encode_passages_with_sentences(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False,
-    ) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
 def cpu_cores() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.store import StoredPassage
+from store.types import StoredPassage
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from store.bm25 import fts_any
 from text.terms import ENGLISH, GERMAN, terms
 
 if TYPE_CHECKING:
-    from models.encoders import Encoder
-    from retrieval.filters import Filters
+    from core.filters import Filters
+    from models.types import Encoder
     from store.bm25 import LexicalStats
 
 

@@ -9,29 +9,18 @@ one index of the whole archive would give.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from retrieval.filters import allowed_passages, dense_within
 from retrieval.query import Query
+from retrieval.types import Candidates
+from store.filters import allowed_passages, dense_within, where
 from store.index import Index
-from store.store import StoredPassage
 
 CANDIDATES = 50  # per retriever, before fusion
 
 
-@dataclass
-class Candidates:
-    dense: list[tuple[int, float]] = field(default_factory=list)  # (passage id, cosine), best first
-    lexical: list[tuple[int, float]] = field(default_factory=list)  # (passage id, BM25), best first
-    cosines: dict[int, float] = field(default_factory=dict)  # cosine of every candidate, dense or lexical
-    passages: dict[int, StoredPassage] = field(default_factory=dict)
-    vectors: dict[int, np.ndarray] = field(default_factory=dict)  # passage vectors, for near-copy checks
-
-
 class IndexRetriever:
-    """Dense and BM25 candidates from one index, read in one consistent snapshot."""
+    """Dense and BM25 candidates from one index, read in one consistent snapshot (a :class:`retrieval.types.Retriever`)."""
 
     def __init__(self, index: Index, candidates: int = CANDIDATES):
         self.index = index
@@ -51,12 +40,12 @@ class IndexRetriever:
                 found.dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             match = query.fts_match() if query.uses_lexical else None
             if match and (allowed is None or len(allowed)):
-                where = filters.where() if filters else ()
+                condition = where(filters) if filters else ()
                 if query.lexical_stats is None:  # one index: its own statistics are the archive's
-                    found.lexical = index.store.lexical(match, self.candidates, *where)
+                    found.lexical = index.store.lexical(match, self.candidates, *condition)
                 else:  # one shard of an archive: scored as one index of the whole archive would
                     found.lexical = index.store.lexical_rescored(query.lexical_terms, query.lexical_stats,
-                                                                 self.candidates, *where)
+                                                                 self.candidates, *condition)
             wanted = list(dict.fromkeys([pid for pid, _ in found.dense] + [pid for pid, _ in found.lexical]))
             found.passages = index.store.passages(wanted)
             present = np.array([pid for pid in wanted if pid in found.passages], dtype=np.int64)  # FAISS may lag

@@ -13,16 +13,17 @@ shards are reached through :class:`ShardCalls` (Serve deployment handles in prod
   Elasticsearch's dfs_query_then_fetch): every shard sends its statistics of the query terms (its
   passages, their tokens, per term the passages that contain it), the ingress sums them and sends
   the sums inside the query, and every shard scores its BM25 candidates with them
-  (:meth:`store.store.Store.lexical_rescored`). Both sides of the pool are then exactly those of
+  (:meth:`store.lexical.Lexical.lexical_rescored`). Both sides of the pool are then exactly those of
   one index holding the same passages: answers do not depend on the shard count. One shard needs no
   such phase.
 - A shard that does not answer in time (its replica died and Serve is restarting it) is left out:
   the answer says ``partial`` with the ``missing_shards``; it is never an error. A shard missing from
   the statistics is not asked for candidates (its passages would be scored with sums it is not in).
 - **context windows** of the answer's passages are read in their shards: one call per shard, all sent
-  at once (:meth:`ShardedEngine._widen_hits`).
-- **writes** go to the shard that owns the doc_id; the ingress cleans, chunks and embeds, the shard
-  commits (create-only conflicts are checked again inside its transaction). A write is acknowledged
+  at once (:class:`ShardWindows`, the archive's :class:`retrieval.types.WindowSource`).
+- **writes** go to the shard that owns the doc_id, by the single node's policy (:mod:`engine.writes`):
+  the ingress cleans, chunks and embeds, the shard commits (create-only conflicts are checked again
+  inside its transaction). A write is acknowledged
   only after the shard's commit returned, so every acknowledged write is durable.
 - **documents**: pages merge the shards' first ``offset + limit`` articles in the single node's order.
 """
@@ -33,21 +34,25 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from core.documents import Article
 from core.errors import Conflict, IndexProblem, Unindexable, WriteBusy
+from core.filters import Filters, merge_sources
 from core.settings import Settings
-from engine.local import Status
+from engine import writes
+from engine.types import Status
 from indexer.pipeline import embed_parts, unembedded
-from retrieval.filters import Filters, Sort, merge_sources, order
 from retrieval.hits import Answer, Hit
+from retrieval.ordering import Sort, order
 from retrieval.query import Query
-from retrieval.retrievers import CANDIDATES, Candidates
+from retrieval.retrievers import CANDIDATES
 from retrieval.searcher import Searcher
+from retrieval.types import Candidates
 from scaleout.manifest import Manifest
 from store.bm25 import LexicalStats
+from store.types import Prepared
 
 DEFAULT_TIMEOUT = 10.0  # seconds a shard may take to answer before it counts as missing
 GRACE = 0.5  # seconds to fetch an answer that arrived while the deadline passed waiting for another shard
@@ -163,10 +168,25 @@ class FanOutRetriever:
         self._local.missing.update(shards)
 
 
-@dataclass(frozen=True)
-class ShardedStatus(Status):
-    state: str = "ready"  # "ready", or "partial" while a shard does not answer
-    shards: list[dict] = field(default_factory=list)
+class ShardWindows:
+    """Context windows read in the shards that hold the passages: one call per shard, all sent at once
+    (a :class:`retrieval.types.WindowSource`). A shard that does not answer leaves its passages as
+    retrieved (still exact), without a window."""
+
+    def __init__(self, shards: ShardCalls, manifest: Manifest):
+        self.shards = shards
+        self.manifest = manifest
+
+    def widen(self, hits: list[Hit], link: bool = True) -> list[Hit]:
+        by_shard: dict[int, list[int]] = {}
+        for n, hit in enumerate(hits):
+            by_shard.setdefault(self.manifest.shard_of(hit.passage.doc_id), []).append(n)
+        answers, _ = self.shards.gather("widen_many", {s: ([hits[n] for n in ns], link) for s, ns in by_shard.items()})
+        widened = list(hits)
+        for shard, shard_hits in answers.items():
+            for n, hit in zip(by_shard[shard], shard_hits, strict=True):
+                widened[n] = hit
+        return widened
 
 
 def newest_first(rows: list[dict]) -> list[dict]:
@@ -188,22 +208,8 @@ class ShardedEngine:
         self.shards = shards
         self.encoder = encoder
         self.retriever = FanOutRetriever(shards)
-        self.searcher = Searcher(self.retriever, encoder)
-        if getattr(self.searcher, "widen", None) is not None:  # context windows: read in the passages' shards
-            self.searcher.widen_hits = self._widen_hits
+        self.searcher = Searcher(self.retriever, encoder, windows=ShardWindows(shards, manifest))
         self.status_timeout = status_timeout
-
-    def _widen_hits(self, hits: list[Hit]) -> list[Hit]:
-        """Each hit with its context window, read in its shard: one call per shard, all sent at once."""
-        by_shard: dict[int, list[int]] = {}
-        for n, hit in enumerate(hits):
-            by_shard.setdefault(self.manifest.shard_of(hit.passage.doc_id), []).append(n)
-        answers, _ = self.shards.gather("widen_many", {s: ([hits[n] for n in ns],) for s, ns in by_shard.items()})
-        widened = list(hits)  # a shard that does not answer: its passages as retrieved (still exact), no window
-        for shard, shard_hits in answers.items():
-            for n, hit in zip(by_shard[shard], shard_hits, strict=True):
-                widened[n] = hit
-        return widened
 
     # -- questions ------------------------------------------------------------------------
     def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
@@ -234,13 +240,13 @@ class ShardedEngine:
             raise ShardUnavailable(f"shards {missing} are not answering: try again in a few seconds")
         return merge_sources([row for rows in answers.values() for row in rows])
 
-    def status(self) -> ShardedStatus:
+    def status(self) -> Status:
         answers, missing = self.shards.all("status", timeout=self.status_timeout)
         shards = [{**answers[i], "status": "ready"} if i in answers else
                   {"shard": i, "status": "unavailable", "documents": None, "passages": None, "generation": None}
                   for i in range(len(self.shards))]
         ready = list(answers.values())
-        return ShardedStatus(
+        return Status(
             documents=sum(s["documents"] for s in ready), passages=sum(s["passages"] for s in ready),
             generation=sum(s["generation"] for s in ready), model=self.manifest.model_name,
             state="partial" if missing else "ready", shards=shards,
@@ -248,21 +254,24 @@ class ShardedEngine:
 
     # -- writing ----------------------------------------------------------------------------
     def write(self, article: Article, create_only: bool = False) -> tuple[str, int]:
-        """As :meth:`indexer.pipeline.ArticleIndexer.write`, with the commit on the owning shard."""
-        shard = self.manifest.shard_of(article.doc_id)
-        digest = article.content_hash()
-        stored = self.shards.call(shard, "hashes", [article.doc_id]).get(article.doc_id)
-        if stored is not None and stored != digest and create_only:
-            raise Conflict(f"doc_id {article.doc_id!r} exists with other content; use PUT to replace it")
-        if stored == digest:
-            document = self.shards.call(shard, "document", article.doc_id)
-            if document is not None:
-                return "unchanged", len(document["passages"])
-        prepared = embed_parts(self.encoder, [article], [unembedded(article, self.settings)])
-        if not prepared[0].passages:
-            raise Unindexable(f"article {article.doc_id!r} has no text left to index after cleaning")
-        status, passages = self.shards.call(shard, "commit", prepared, create_only)
-        return status[article.doc_id], passages[article.doc_id]
+        """As the single node writes (:func:`engine.writes.write`), with the commit on the owning shard."""
+        return writes.write(self, article, create_only)
+
+    # the write target of engine.writes: the shard that owns the doc_id
+    def stored_hash(self, doc_id: str) -> str | None:
+        return self.shards.call(self.manifest.shard_of(doc_id), "hashes", [doc_id]).get(doc_id)
+
+    def stored_passages(self, doc_id: str) -> int | None:
+        document = self.shards.call(self.manifest.shard_of(doc_id), "document", doc_id)
+        return None if document is None else len(document["passages"])
+
+    def prepare(self, article: Article) -> Prepared:
+        return embed_parts(self.encoder, [article], [unembedded(article, self.settings)])[0]
+
+    def commit(self, prepared: Prepared, create_only: bool) -> tuple[str, int]:
+        doc_id = prepared.article.doc_id
+        status, passages = self.shards.call(self.manifest.shard_of(doc_id), "commit", [prepared], create_only)
+        return status[doc_id], passages[doc_id]
 
     def delete(self, doc_ids: list[str]) -> list[str]:
         by_shard: dict[int, list[str]] = {}

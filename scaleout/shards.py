@@ -28,7 +28,9 @@ from pathlib import Path
 from core.settings import Settings
 from indexer.pipeline import ArticleIndexer
 from retrieval.query import Query
-from retrieval.retrievers import Candidates, IndexRetriever
+from retrieval.retrievers import IndexRetriever
+from retrieval.stages.windows import IndexWindows
+from retrieval.types import Candidates
 from scaleout.manifest import ManifestProblem, ModelIdentity, check, read_manifest, shard_dir
 from store.bm25 import LexicalStats
 from store.index import Index
@@ -53,6 +55,7 @@ class ShardReplica:
         # create: a shard that received no article yet is an empty index, not an error (the manifest was checked)
         self.index = Index.open(shard_dir(root_path, shard), model, create=True)
         self.retriever = IndexRetriever(self.index)
+        self.windows = IndexWindows(self.index.store)
         self.indexer = ArticleIndexer(self.index, settings)
 
     def _gid(self, local: int) -> int:
@@ -75,15 +78,10 @@ class ShardReplica:
         """This shard's BM25 statistics for the query terms; the ingress sums them over all shards."""
         return self.index.store.lexical_stats(terms)
 
-    def widen(self, hit):
-        """``hit`` with its context window from this shard's article text (:mod:`retrieval.stages.windows`)."""
-        from retrieval.stages.windows import widen
-
-        return widen(self.index.store, hit)
-
-    def widen_many(self, hits: list) -> list:
-        """:meth:`widen` for several hits of this shard: one call instead of one per hit."""
-        return [self.widen(hit) for hit in hits]
+    def widen_many(self, hits: list, link: bool = True) -> list:
+        """These hits of this shard with their context windows (:mod:`retrieval.stages.windows`): one call
+        for all of them."""
+        return self.windows.widen(hits, link)
 
     def hashes(self, doc_ids: list[str]) -> dict[str, str]:
         return self.index.store.content_hashes(doc_ids)

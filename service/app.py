@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from engine import Engine
+from engine import Engine, LocalEngine
 from service import errors
 from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware
@@ -24,7 +24,7 @@ log = logging.getLogger("fundstelle")
 
 def _load(app: FastAPI, settings: ServiceSettings, create: bool) -> None:
     try:
-        engine = Engine(settings, create=create)
+        engine = LocalEngine(settings, create=create)
         engine.warm()  # the first question should not pay for loading the model
         app.state.engine = engine
         log.info("index ready: %s", settings.index_dir)

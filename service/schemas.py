@@ -17,10 +17,11 @@ from pydantic import (
     model_validator,
 )
 
+from core.filters import Filters
 from indexer.ingest.schema import valid_unicode
-from retrieval.filters import Filters, Sort
 from retrieval.followup import MAX_HISTORY
 from retrieval.hits import Answer
+from retrieval.ordering import Sort
 
 QUESTION_MAX = 1000  # characters of a question
 TOP_K_MAX = 50  # passages in one answer

@@ -122,9 +122,9 @@ def index_copy(sample_index_dir, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def engine(sample_index_dir, embedder):
     """Searches the (unchanged) sample index in-process."""
-    from engine import Engine
+    from engine import LocalEngine
 
-    return Engine(Settings(index_dir=sample_index_dir), encoder=embedder)
+    return LocalEngine(Settings(index_dir=sample_index_dir), encoder=embedder)
 
 
 @pytest.fixture(scope="session")

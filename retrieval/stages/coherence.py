@@ -15,6 +15,9 @@ microseconds per sentence.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+
+from retrieval.types import Ranking
 
 # Words that refer back to something said before, German and English; "es"/"it" are left out (mostly
 # expletive: "Es wurde bestätigt", "It is said"), and so is "sein" (also the verb "to be").
@@ -40,3 +43,33 @@ def continues(previous: str, sentence: str) -> bool:
         return True
     lead = [w.lower() for w in WORD.findall(stripped)[:LEAD_WORDS]]
     return any(w in BACK_REFERENCES for w in lead)
+
+
+def linked_span(text: str, spans: list[tuple[int, int]], best: int) -> tuple[int, int]:
+    """The best sentence, with the next one when that continues it: the question's words name the
+    topic in one sentence, the answer often follows in the next. Only the next: taking in the
+    previous one too measured +0.015 German highlight for longer highlights."""
+    start, end = spans[best][0], spans[best][1]
+    if best + 1 < len(spans):
+        following = spans[best + 1]
+        if continues(text[start:end], text[following[0] : following[1]]):
+            end = following[1]
+    return start, end
+
+
+class Coherence:
+    """Each hit's highlight takes in the next sentence of its passage when that continues it."""
+
+    name = "coherence"
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        linked = []
+        for hit in ranking.hits:
+            passage = hit.passage
+            spans = passage.sentences or [(0, len(passage.text))]
+            if hit.highlights and hit.highlights[0] in spans:
+                first = linked_span(passage.text, spans, spans.index(hit.highlights[0]))
+                hit = replace(hit, highlights=[first, *hit.highlights[1:]])
+            linked.append(hit)
+        ranking.hits = linked
+        return ranking

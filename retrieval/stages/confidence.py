@@ -12,8 +12,10 @@ unanswerable questions and fixed here, so the same score means the same thing in
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from retrieval.query import Language, Query
+from retrieval.types import Ranking
 from text.terms import terms
 
 # Fitted by logistic regression (bench/calibrate.py) on the first passages of 852 XQuAD questions, half of
@@ -40,3 +42,15 @@ def confidence(query: Query, cosine: float, text: str) -> float:
     other = OTHER_LANGUAGE if query.language != Language.DE else 0.0
     z = INTERCEPT + COSINE * cosine + COVERAGE_DE * coverage(query, text) + other
     return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+class Confidence:
+    """Each hit's confidence, computed over the text returned (context window included), as
+    bench/calibrate.py measured it when fitting the coefficients."""
+
+    name = "confidence"
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        query = ranking.query
+        ranking.hits = [replace(hit, confidence=confidence(query, hit.cosine, hit.passage.text)) for hit in ranking.hits]
+        return ranking

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.query import Language, Query
-from retrieval.stages.coherence import continues
-from store.store import StoredPassage
+from retrieval.hits import Hit
+from retrieval.query import Language, Mode, Query
+from retrieval.types import Candidates, Evidence, Ranking
+from store.types import StoredPassage
 from text.inputs import sentence_input
 from text.terms import terms
 
 if TYPE_CHECKING:
-    from models.encoders import Encoder
+    from models.types import Encoder
 
 LEXICAL_WEIGHT = 0.02  # per shared term (German questions): breaks near-ties towards the question's words
 CACHE_SIZE = 20_000  # sentence vectors (384 floats each: about 30 MB)
@@ -37,24 +37,6 @@ def sentence_inputs(passage: StoredPassage) -> list[tuple[int, int, str]]:
     """The candidate spans of a passage and the text the model reads for each (as at index time)."""
     spans = passage.sentences or [(0, len(passage.text))]
     return [(s, e, sentence_input(passage.title, passage.text[s:e])) for s, e in spans]
-
-
-def linked_span(text: str, spans: list[tuple[int, int, str]], best: int) -> tuple[int, int]:
-    """The best sentence, with the next one when that continues it (:mod:`retrieval.stages.coherence`): the
-    question's words name the topic in one sentence, the answer often follows in the next. Only the
-    next: taking in the previous one too measured +0.015 German highlight for longer highlights."""
-    start, end = spans[best][0], spans[best][1]
-    if best + 1 < len(spans):
-        following = spans[best + 1]
-        if continues(text[start:end], text[following[0] : following[1]]):
-            end = following[1]
-    return start, end
-
-
-@dataclass(frozen=True)
-class Evidence:
-    span: tuple[int, int]  # the best sentence (and the next, when it continues it), offsets within the passage
-    cosine: float | None  # the best sentence's cosine with the question; None for a one-sentence passage
 
 
 class Highlighter:
@@ -110,5 +92,71 @@ class Highlighter:
             scores = [float(c) + LEXICAL_WEIGHT * len(wanted & set(terms(passage.text[s:e]))) if wanted else float(c)
                       for c, (s, e, _) in zip(cosines, spans, strict=True)]
             best = int(np.argmax(scores))
-            out.append(Evidence(linked_span(passage.text, spans, best), float(np.max(cosines))))
+            out.append(Evidence((spans[best][0], spans[best][1]), float(np.max(cosines))))
         return out
+
+
+# Candidates whose sentences are scored before the final order is chosen. Fixed (not derived
+# from top_k), so that the first k answers are the same whatever k is asked for.
+EVIDENCE_POOL = 20
+
+
+class SentenceEvidence:
+    """Each candidate of the pool gets its best sentence, and that sentence's cosine counts like a
+    second dense match: a passage whose one sentence answers beats one that is only on the topic."""
+
+    name = "evidence"
+
+    def __init__(self, highlighter: Highlighter, pool: int = EVIDENCE_POOL):
+        self.highlighter = highlighter
+        self.pool = pool
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        query, found = ranking.query, ranking.found
+        if query.mode != Mode.HYBRID or len(found.dense) <= 1:
+            return ranking
+        pool = [found.passages[pid] for pid, _ in ranking.order[: self.pool]]
+        ranking.evidence.update(zip((p.id for p in pool), self.highlighter.analyse(query, pool), strict=True))
+        ranking.order = weigh(query, found, ranking.order, ranking.evidence)
+        return ranking
+
+
+def weigh(query: Query, found: Candidates, order: list[tuple[int, float]],
+          evidence: dict[int, Evidence]) -> list[tuple[int, float]]:
+    """Add each candidate's best-sentence cosine, scaled like the passage cosines were in fusion
+    (it counts like a second dense match). Candidates outside the evidence pool count with their
+    passage cosine, so every candidate has a score on one scale."""
+    cosines = [s for _, s in found.dense]
+    low, spread = min(cosines), max(cosines) - min(cosines)
+    if spread <= 0:
+        return order
+    weight = 1 - query.lexical_weight
+    rescored = []
+    for pid, score in order:
+        sentence = evidence[pid].cosine if pid in evidence else None
+        cosine = sentence if sentence is not None else found.cosines[pid]
+        rescored.append((pid, score + weight * (cosine - low) / spread))
+    return sorted(rescored, key=lambda item: item[1], reverse=True)
+
+
+class Highlights:
+    """The chosen candidates as hits, each with its best sentence highlighted (read now for those the
+    evidence stage did not read: their scores are final already)."""
+
+    name = "highlight"
+
+    def __init__(self, highlighter: Highlighter):
+        self.highlighter = highlighter
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        found, evidence = ranking.found, ranking.evidence
+        missing = [found.passages[pid] for pid, _ in ranking.order if pid not in evidence]
+        if missing:
+            evidence.update(zip((p.id for p in missing), self.highlighter.analyse(ranking.query, missing), strict=True))
+        hits = []
+        for pid, score in ranking.order:
+            sentence = evidence[pid]
+            cosine = sentence.cosine if sentence.cosine is not None else found.cosines.get(pid, 0.0)
+            hits.append(Hit(found.passages[pid], score, [sentence.span], cosine))
+        ranking.hits = hits
+        return ranking

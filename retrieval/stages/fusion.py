@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from retrieval.types import Ranking
+
 
 def convex_fusion(
     dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]], lexical_weight: float,
@@ -37,3 +39,14 @@ def convex_fusion(
         for pid, s in lexical:
             scores[pid] = scores.get(pid, 0.0) + w * s / best
     return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+class Fusion:
+    """The first order: dense and BM25 candidates fused into one score each."""
+
+    name = "fusion"
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        found = ranking.found
+        ranking.order = convex_fusion(found.dense, found.lexical, ranking.query.lexical_weight, found.cosines)
+        return ranking

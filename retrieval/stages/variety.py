@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from retrieval.types import Ranking
+
 PER_ARTICLE = 2  # passages of one article in the top before the other articles' turn
 DUPLICATE_COSINE = 0.97  # passages this similar count as copies of each other
 
@@ -44,3 +46,15 @@ def diversify(
         if vectors is not None and pid in vectors:
             picked_vectors.append(vectors[pid])
     return chosen
+
+
+class Variety:
+    """The answer's ``top_k`` candidates, chosen for variety (prefix-stable: the first k never depend on k)."""
+
+    name = "variety"
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        found = ranking.found
+        articles = {pid: p.doc_id for pid, p in found.passages.items()}
+        ranking.order = diversify(ranking.order, articles, ranking.top_k, vectors=found.vectors)
+        return ranking

@@ -13,13 +13,15 @@ from dataclasses import replace
 
 from retrieval.hits import Hit
 from retrieval.stages.coherence import continues
-from store.store import Store, StoredPassage
+from retrieval.types import Ranking, WindowSource
+from store.types import PassageSource, StoredPassage
 
 MAX_ADDED_CHARS = 400  # a neighbouring "sentence" longer than this is a paragraph of its own: leave it
 
 
-def widen(store: Store, hit: Hit) -> Hit:
-    """``hit`` with its passage widened by the neighbouring sentence on the side of its best sentence."""
+def widen(store: PassageSource, hit: Hit, link: bool = True) -> Hit:
+    """``hit`` with its passage widened by the neighbouring sentence on the side of its best sentence;
+    ``link``: the highlight takes in the added sentence after it when that continues it."""
     passage = hit.passage
     sentences = passage.sentences or [(0, len(passage.text))]
     if not hit.highlights:
@@ -37,7 +39,7 @@ def widen(store: Store, hit: Hit) -> Hit:
         if e - s <= MAX_ADDED_CHARS:
             end = after.char_start + e
             one_sentence = best == sentences[-1]  # a highlight of two sentences already is not lengthened
-            linked = one_sentence and continues(passage.text[best[0] : best[1]], after.text[s:e])
+            linked = link and one_sentence and continues(passage.text[best[0] : best[1]], after.text[s:e])
     if (start, end) == (passage.char_start, passage.char_end):
         return hit
     text = store.text_span(passage.doc_id, start, end)
@@ -65,3 +67,27 @@ def _sentences(passage: StoredPassage, before: StoredPassage | None, after: Stor
             if s >= start and e <= end:
                 spans.append((s - start, e - start))
     return spans
+
+
+class IndexWindows:
+    """Context windows read from one index's store (a :class:`retrieval.types.WindowSource`)."""
+
+    def __init__(self, store: PassageSource):
+        self.store = store
+
+    def widen(self, hits: list[Hit], link: bool = True) -> list[Hit]:
+        return [widen(self.store, hit, link) for hit in hits]
+
+
+class Windows:
+    """The answer's passages with their context windows, read where the passages are stored."""
+
+    name = "windows"
+
+    def __init__(self, source: WindowSource, link: bool = True):
+        self.source = source
+        self.link = link  # off when the coherence stage is: an added sentence is then never linked either
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        ranking.hits = self.source.widen(ranking.hits, link=self.link)
+        return ranking

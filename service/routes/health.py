@@ -19,5 +19,5 @@ def readyz(request: Request):
         body = Ready(status="error" if error else "loading", documents=0, passages=0, detail=error)
         return JSONResponse(body.model_dump(), status_code=503)
     state = engine.status()
-    return Ready(status=getattr(state, "state", "ready"), documents=state.documents, passages=state.passages,
-                 generation=state.generation, model=state.model, shards=getattr(state, "shards", None))
+    return Ready(status=state.state, documents=state.documents, passages=state.passages,
+                 generation=state.generation, model=state.model, shards=state.shards)

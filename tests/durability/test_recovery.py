@@ -113,7 +113,7 @@ def test_a_commit_without_a_save_is_caught_up_from_sqlite(folder, embedder):
 def test_stale_temporary_files_are_removed_by_the_next_save(folder, embedder):
     (folder / f"{TMP_PREFIX}dead.tmp").write_bytes(b"half a cache")
     index = Index.open(folder, embedder)
-    ArticleIndexer(index, Settings(index_dir=folder)).write(ArticleIn.model_validate(article(50)).to_article())
+    ArticleIndexer(index, Settings(index_dir=folder)).run([ArticleIn.model_validate(article(50)).to_article()], save=False)
     assert index.save_vectors()
     index.close()
     assert not list(folder.glob(f"{TMP_PREFIX}*"))
@@ -129,12 +129,13 @@ def test_a_store_restored_from_a_backup_is_reloaded_not_merged(folder, embedder,
     reader = Index.open(folder, embedder)
     writer = ArticleIndexer(reader, Settings(index_dir=folder))
     writer.delete(["art-0003"])
-    writer.write(ArticleIn.model_validate(article(3, version=2)).to_article())
+    writer.run([ArticleIn.model_validate(article(3, version=2)).to_article()], save=False)
+    reader.refresh()
     in_memory = set(reader.vectors.ids().tolist())
     with sqlite3.connect(backup) as src, sqlite3.connect(folder / DB_NAME) as dst:  # restore in place
         src.backup(dst)
     other = Index.open(folder, embedder)  # another process writes after the restore
-    ArticleIndexer(other, Settings(index_dir=folder)).write(ArticleIn.model_validate(article(77)).to_article())
+    ArticleIndexer(other, Settings(index_dir=folder)).run([ArticleIn.model_validate(article(77)).to_article()], save=False)
     reused = [p["passage_id"] for p in other.store.document("art-0077")["passages"]]
     other.close()
     assert set(reused) <= in_memory, "the test needs an id that now means another passage"

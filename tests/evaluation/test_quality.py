@@ -16,7 +16,6 @@ from evaluation.command import main
 from evaluation.datasets import load_dataset
 from evaluation.harness import evaluate, metrics
 from evaluation.indexes import open_index
-from retrieval.retrievers import IndexRetriever
 from retrieval.searcher import Searcher
 from tests.paths import SHARED_DATA
 
@@ -54,7 +53,7 @@ def slice_index(tmp_path_factory, embedder):
 def test_quality_floor(slice_index, language):
     index, encoder, questions = slice_index
     assert len(questions[language]) >= 40
-    result = metrics(evaluate(Searcher(IndexRetriever(index), encoder), questions[language]))
+    result = metrics(evaluate(Searcher.over(index, encoder), questions[language]))
     low = {k: round(result[k], 3) for k, floor in FLOORS[language].items() if result[k] < floor}
     assert not low, f"{language}: below the floor {FLOORS[language]}: {low} (all: {result})"
 

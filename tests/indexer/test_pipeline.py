@@ -7,7 +7,7 @@ import time
 import pytest
 from filelock import FileLock
 
-from core.errors import Conflict, WriteBusy
+from core.errors import WriteBusy
 from core.settings import Settings
 from indexer.ingest.readers import ReadError
 from indexer.ingest.schema import ArticleIn
@@ -83,29 +83,14 @@ def test_the_last_version_of_an_id_in_a_batch_wins(index):
     assert "Fassung 3" in index.store.document("art-0001")["text"]
 
 
-def test_single_writes_for_the_api(index, counting):
-    indexer = ArticleIndexer(index, Settings(index_dir=index.folder))
-    assert indexer.write(as_article(1)) == ("added", 1)
-    assert index.vectors.ntotal == 1  # visible to searches in this process at once
-    counting.embedded.clear()
-    assert indexer.write(as_article(1), create_only=True) == ("unchanged", 1)
-    with pytest.raises(Conflict, match="use PUT"):
-        indexer.write(as_article(1, version=2), create_only=True)
-    assert not counting.embedded  # neither the no-op nor the conflict cost an embedding
-    assert indexer.write(as_article(1, version=2)) == ("updated", 1)
-    assert indexer.upsert(as_article(2)) == "added"
-    assert indexer.delete(["art-0001", "nope"]) == ["art-0001"]
-    assert index.vectors.ntotal == 1 and index.check() == []
-
-
 def test_a_busy_lock_is_waited_for_then_refused_and_never_breaks_a_save(index):
     indexer = ArticleIndexer(index, Settings(index_dir=index.folder), lock_timeout=0.5)
-    indexer.write(as_article(1))
+    indexer.run([as_article(1)])
     other = FileLock(str(index.folder / LOCK_NAME))  # another process holding the write lock
     with other:
         started = time.monotonic()
         with pytest.raises(WriteBusy, match="another process has been writing"):
-            indexer.write(as_article(2))
+            indexer.run([as_article(2)], save=False)
         assert 0.4 < time.monotonic() - started < 5
         assert index.save_vectors(timeout=0.2) is False  # best effort: skipped, not raised
     assert index.save_vectors() is True

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from retrieval.query import Language, Query, analyse
+from retrieval.stages.coherence import linked_span
 from retrieval.stages.evidence import Highlighter, sentence_inputs
-from store.store import StoredPassage
+from store.types import StoredPassage
 
 TEXT = (
     "Die Delegation reiste am Montag nach Pjöngjang. "
@@ -99,6 +100,7 @@ def test_the_highlight_takes_in_the_next_sentence_when_it_continues(highlighter,
     p = passage(text, spans_of(text))
     question = "Wie treffsicher sind die Raketen laut dem Sprecher des ukrainischen Militärgeheimdienstes?"
     [evidence] = highlighter.analyse(analyse(question, embedder), [p])
-    start, end = evidence.span
-    assert (start, end) == (p.sentences[1][0], p.sentences[2][1])  # the topic sentence and its continuation
+    assert evidence.span == p.sentences[1]  # the sentence sharing the question's words names the topic ...
+    start, end = linked_span(text, p.sentences, 1)  # ... and the coherence stage takes in its continuation
+    assert (start, end) == (p.sentences[1][0], p.sentences[2][1])
     assert "Genauigkeit" in text[start:end]

@@ -14,14 +14,16 @@ from datetime import date
 
 import pytest
 
-import retrieval.filters as filters_module
+import store.filters as filters_module
+from core.filters import Filters
 from core.settings import Settings
-from engine import Engine
+from engine import LocalEngine
 from indexer.ingest.readers import read_articles
 from indexer.pipeline import ArticleIndexer
-from retrieval.filters import Filters, Sort, allowed_passages
+from retrieval.ordering import Sort
 from retrieval.query import analyse
 from retrieval.retrievers import CANDIDATES
+from store.filters import allowed_passages
 from store.index import Index
 from tests.paths import BUNDLED_CORPUS
 
@@ -59,7 +61,7 @@ def _distractor(n: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, embedder) -> Engine:
+def engine(tmp_path_factory, embedder) -> LocalEngine:
     folder = tmp_path_factory.mktemp("filters")
     articles = folder / "articles.jsonl"
     lines = [NEEDLE, *OTHERS, *(_distractor(n) for n in range(DISTRACTORS))]
@@ -69,14 +71,14 @@ def engine(tmp_path_factory, embedder) -> Engine:
     report = ArticleIndexer(index, settings).run(read_articles([BUNDLED_CORPUS, articles]))
     assert not report.errors and len(report.added) == 5 + len(lines)
     index.store.close()
-    return Engine(settings, encoder=embedder)
+    return LocalEngine(settings, encoder=embedder)
 
 
 def _docs(answer) -> list[str]:
     return [hit.passage.doc_id for hit in answer.hits]
 
 
-def _needle_passages(engine: Engine) -> set[int]:
+def _needle_passages(engine: LocalEngine) -> set[int]:
     return {p["passage_id"] for p in engine.document(NEEDLE_ID)["passages"]}
 
 
@@ -157,7 +159,7 @@ def test_allowed_passages_agree_with_the_python_rule(engine):
     with store.snapshot() as conn:
         allowed = set(allowed_passages(conn, filters).tolist())
         every = store.passages([r[0] for r in conn.execute("SELECT id FROM passages")])
-    assert allowed == {pid for pid, p in every.items() if filters.matches_passage(p)}
+    assert allowed == {pid for pid, p in every.items() if filters.matches(p.doc_id, p.source, p.published)}
     assert allowed
 
 

@@ -59,14 +59,14 @@ def test_the_answer_sentence_is_highlighted(answers, question):
 
 @pytest.mark.parametrize("mode", ["fused", "dense", "lexical"])
 def test_ablation_modes_still_find_the_answer(engine, mode):
-    hits = Searcher(engine.searcher.retriever, engine.encoder, mode=Mode(mode)).search(GERMAN, top_k=5)
+    hits = Searcher.over(engine.index, engine.encoder, mode=Mode(mode)).search(GERMAN, top_k=5)
     assert hits and any(ANSWER in h.passage.text for h in hits)
     assert all(len(h.highlights) == 1 for h in hits)
 
 
 def test_unknown_mode_is_refused(engine):
     with pytest.raises(ValueError):
-        Searcher(engine.searcher.retriever, engine.encoder, mode="magic")
+        Searcher.over(engine.index, engine.encoder, mode="magic")
 
 
 def test_a_question_without_content_words_still_gets_dense_results(engine):

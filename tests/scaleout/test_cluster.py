@@ -130,10 +130,9 @@ def test_ready_reports_each_shard(server, single_node):
 
 @pytest.mark.parametrize("question", SAMPLE_QUESTIONS)
 def test_same_top_passage_as_single_node(server, single_node, encoder, question):
-    from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 
-    single = Searcher(IndexRetriever(single_node), encoder).ask(question, 5).hits[0].passage
+    single = Searcher.over(single_node, encoder).ask(question, 5).hits[0].passage
     answer = _ask(server, question)
     top = answer["passages"][0]["citation"]
     assert (top["doc_id"], top["char_start"], top["char_end"]) == (single.doc_id, single.char_start, single.char_end)
@@ -142,13 +141,12 @@ def test_same_top_passage_as_single_node(server, single_node, encoder, question)
 
 def test_quality_matches_single_node(server, single_node, encoder):
     from evaluation.harness import evaluate, metrics
-    from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 
     questions = eval_questions()
     if not questions:
         pytest.skip("XQuAD not found beside the repository (../shared/data): no evaluation slice")
-    searcher = Searcher(IndexRetriever(single_node), encoder)
+    searcher = Searcher.over(single_node, encoder)
     for language, items in questions.items():
         single = metrics(evaluate(searcher, items))
         reciprocal, top5 = [], []

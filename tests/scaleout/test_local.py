@@ -89,10 +89,9 @@ def test_every_article_is_in_its_shard_once(archive, single_node, sharded):
 
 @pytest.mark.parametrize("question", SAMPLE_QUESTIONS)
 def test_same_top_passage_as_single_node(sharded, single_node, encoder, question):
-    from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 
-    single = Searcher(IndexRetriever(single_node), encoder).ask(question, 5)
+    single = Searcher.over(single_node, encoder).ask(question, 5)
     answer = sharded.ask(question, 5)
     assert _passage(answer.hits[0]) == _passage(single.hits[0])
     assert not answer.partial and answer.missing_shards == ()
@@ -103,10 +102,9 @@ def test_same_top_passage_as_single_node(sharded, single_node, encoder, question
 @pytest.mark.parametrize("question", SAMPLE_QUESTIONS)
 def test_same_answers_as_one_index_of_the_same_rows(sharded, merged, encoder, question):
     """Against one index holding the shards' very rows (vectors too), every hit and score is the same."""
-    from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 
-    single = Searcher(IndexRetriever(merged), encoder).ask(question, 5)
+    single = Searcher.over(merged, encoder).ask(question, 5)
     answer = sharded.ask(question, 5)
     assert [_passage(h) for h in answer.hits] == [_passage(h) for h in single.hits]
     assert [h.score for h in answer.hits] == pytest.approx([h.score for h in single.hits], rel=1e-9)

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from engine import Engine
+from engine import LocalEngine
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import API_TOKEN
@@ -50,7 +50,7 @@ def served_index(sample_index_dir, embedder, tmp_path_factory):
     folder = tmp_path_factory.mktemp("schemathesis") / "index"
     shutil.copytree(sample_index_dir, folder, ignore=shutil.ignore_patterns("*.lock"))
     config = ServiceSettings(index_dir=folder, api_token=API_TOKEN)
-    engine = Engine(config, encoder=embedder)
+    engine = LocalEngine(config, encoder=embedder)
     APP.state.settings, APP.state.engine = config, engine
     generation = engine.index.generation
     yield engine

@@ -12,7 +12,7 @@ import pytest
 
 from core.documents import Article
 from core.settings import Settings
-from engine import Engine
+from engine import LocalEngine
 
 QUESTION = "Wie viele nordkoreanische Soldaten sind in Russland?"
 T_ONLINE = "003_b4d41754e5c68a6e"
@@ -49,7 +49,7 @@ def test_sources_is_in_the_api_docs(client):
 
 
 def test_sources_merge_spellings_and_leave_out_articles_without_one(index_copy, embedder):
-    engine = Engine(Settings(index_dir=index_copy), encoder=embedder)
+    engine = LocalEngine(Settings(index_dir=index_copy), encoder=embedder)
     try:
         for doc_id, source, published in [("a", "T-Online", "2023-01-05T10:00:00"), ("b", "t-online", None),
                                            ("c", "Nordkurier", "2025-07-01"), ("d", None, "2025-08-01")]:

@@ -1,0 +1,55 @@
+"""The ranking: an ordered list of stages, each ``Ranking`` in, ``Ranking`` out (:class:`retrieval.types.Stage`).
+
+1. **fusion** (:mod:`retrieval.stages.fusion`): one score per candidate from the dense and BM25 scores;
+2. **evidence** (:mod:`retrieval.stages.evidence`): the best sentence of each of a fixed pool of
+   candidates; its cosine counts like a second dense match;
+3. **variety** (:mod:`retrieval.stages.variety`): the answer's ``top_k``, at most two passages of an
+   article and no near-copies before the others;
+4. **highlight** (:mod:`retrieval.stages.evidence`): the chosen candidates as hits, best sentence marked;
+5. **coherence** (:mod:`retrieval.stages.coherence`): a highlight takes in the next sentence that continues it;
+6. **windows** (:mod:`retrieval.stages.windows`): a best sentence at a passage's edge brings its
+   neighbouring sentence of the article along;
+7. **confidence** (:mod:`retrieval.stages.confidence`): each hit's confidence on a fixed scale.
+
+``skip`` switches stages off by name (`fundstelle eval --skip`, bench/levers.py): fusion and highlight
+make the answer and cannot be skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from retrieval.stages.coherence import Coherence
+from retrieval.stages.confidence import Confidence
+from retrieval.stages.evidence import Highlighter, Highlights, SentenceEvidence
+from retrieval.stages.fusion import Fusion
+from retrieval.stages.variety import Variety
+from retrieval.stages.windows import Windows
+from retrieval.types import Ranking, Stage, WindowSource
+
+REQUIRED = frozenset({"fusion", "highlight"})
+OPTIONAL = ("evidence", "variety", "coherence", "windows", "confidence")
+
+
+def stages(highlighter: Highlighter, windows: WindowSource | None, skip: Iterable[str] = ()) -> list[Stage]:
+    """The product's ranking, in order, without the stages named in ``skip``."""
+    skip = frozenset(skip)
+    if unknown := skip - set(OPTIONAL) - {"followups"}:
+        raise ValueError(f"cannot skip {', '.join(sorted(unknown))}: the optional stages are {', '.join(OPTIONAL)}"
+                         + (f"; {', '.join(sorted(unknown & REQUIRED))} make the answer" if unknown & REQUIRED else ""))
+    chain: list[Stage] = [
+        Fusion(),
+        SentenceEvidence(highlighter),
+        Variety(),
+        Highlights(highlighter),
+        Coherence(),
+        *([Windows(windows, link="coherence" not in skip)] if windows is not None else []),
+        Confidence(),
+    ]
+    return [stage for stage in chain if stage.name not in skip]
+
+
+def run(chain: list[Stage], ranking: Ranking) -> Ranking:
+    for stage in chain:
+        ranking = stage(ranking)
+    return ranking
