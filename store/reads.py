@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -112,7 +113,7 @@ class Reads:
 
     PASSAGE_COLUMNS = (
         "SELECT p.id, p.doc_id, p.ordinal, p.paragraph, p.char_start, p.char_end, p.heading, p.sentences,"
-        " d.title, d.source, d.published, d.url, p.sentence_vectors, length(p.vector) / 4 AS dim"
+        " d.title, d.source, d.published, d.url, d.author, d.pages, p.sentence_vectors, length(p.vector) / 4 AS dim"
         " FROM passages p JOIN documents d USING (doc_id)"
     )
 
@@ -123,7 +124,8 @@ class Reads:
             char_start=row["char_start"], char_end=row["char_end"], heading=row["heading"],
             sentences=[tuple(s) for s in json.loads(row["sentences"])],
             text=article_text[row["char_start"] : row["char_end"]], title=row["title"],
-            source=row["source"], published=row["published"], url=row["url"],
+            source=row["source"], published=row["published"], url=row["url"], author=row["author"],
+            pages=tuple(json.loads(row["pages"])) if row["pages"] else (),
             packed_sentence_vectors=row["sentence_vectors"], dim=row["dim"],
         )
 
@@ -156,27 +158,33 @@ class Reads:
         return row["span"] if row else None
 
     def document(self, doc_id: str) -> dict | None:
+        """An article with its metadata, its passages (with their page, for a PDF) and ``prose``: the
+        spans of ``text`` that are the article's prose (what cleaning kept; passages cover them), as
+        [start, end] pairs; the rest (datelines, bylines, teasers, comments) is not."""
         with self.snapshot() as conn:  # the text and its passage offsets from the same version
             row = conn.execute(
-                "SELECT doc_id, title, source, published, url, text FROM documents WHERE doc_id=?", (doc_id,)
+                "SELECT doc_id, title, source, published, url, author, place, pages, text FROM documents"
+                " WHERE doc_id=?", (doc_id,)
             ).fetchone()
             if row is None:
                 return None
-            keys = ("doc_id", "title", "source", "published", "url", "text")
-            doc = dict(zip(keys, row, strict=True))
+            doc = {key: row[key] for key in ("doc_id", "title", "source", "published", "url", "author", "place", "text")}
+            pages = json.loads(row["pages"]) if row["pages"] else []
             doc["passages"] = [
-                {"passage_id": r[0], "paragraph": r[1], "char_start": r[2], "char_end": r[3]}
+                {"passage_id": r[0], "paragraph": r[1], "char_start": r[2], "char_end": r[3],
+                 "page": bisect_right(pages, r[2]) if pages else None}
                 for r in conn.execute(
                     "SELECT id, paragraph, char_start, char_end FROM passages WHERE doc_id=? ORDER BY ordinal",
                     (doc_id,),
                 )
             ]
+        doc["prose"] = prose_spans(doc["text"], [(p["char_start"], p["char_end"]) for p in doc["passages"]])
         return doc
 
     def documents(self, offset: int, limit: int) -> list[dict]:
-        keys = ("doc_id", "title", "source", "published", "url", "passages")
+        keys = ("doc_id", "title", "source", "published", "url", "author", "passages")
         rows = self.conn.execute(
-            "SELECT d.doc_id, d.title, d.source, d.published, d.url,"
+            "SELECT d.doc_id, d.title, d.source, d.published, d.url, d.author,"
             " (SELECT COUNT(*) FROM passages p WHERE p.doc_id = d.doc_id)"
             " FROM documents d ORDER BY d.published IS NULL, d.published DESC, d.doc_id LIMIT ? OFFSET ?",
             (limit, offset),
@@ -218,3 +226,15 @@ def _vector(pid: int, blob: bytes, dim: int) -> np.ndarray:
             "re-index into a new --index-dir"
         )
     return np.frombuffer(blob, dtype=np.float32)
+
+
+def prose_spans(text: str, passages: list[tuple[int, int]]) -> list[list[int]]:
+    """The passages' ranges, merged where only blank space lies between them: the article's prose as
+    cleaning kept it. Text between two spans (and before the first, after the last) was left out."""
+    spans: list[list[int]] = []
+    for start, end in sorted(passages):
+        if spans and (start <= spans[-1][1] or not text[spans[-1][1] : start].strip()):
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return spans

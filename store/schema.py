@@ -6,7 +6,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT, published TEXT, url TEXT,
-    text TEXT NOT NULL, content_hash TEXT NOT NULL, indexed_at REAL NOT NULL
+    text TEXT NOT NULL, content_hash TEXT NOT NULL, indexed_at REAL NOT NULL,
+    author TEXT, place TEXT, pages TEXT  -- pages: JSON list of the offsets where each page of a PDF starts
 );
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -31,4 +32,12 @@ VECTOR_LOG_SCHEMA = (
     INSERT OR REPLACE INTO passage_tombstones (id, generation)
     VALUES (OLD.id, (SELECT CAST(value AS INTEGER) + 1 FROM meta WHERE key = 'generation'));
 END""",
+)
+# Columns added to a table after indexes were first written: (table, column, type). An older index gets
+# them on open (NULL: not known), so it keeps working without a rebuild.
+ADDED_COLUMNS = (
+    ("passages", "sentence_vectors", "BLOB"),
+    ("documents", "author", "TEXT"),
+    ("documents", "place", "TEXT"),
+    ("documents", "pages", "TEXT"),
 )

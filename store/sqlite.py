@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from store.bm25 import LexicalStats
-from store.schema import SCHEMA, SCHEMA_VERSION
+from store.schema import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION
 
 
 class SQLiteFile:
@@ -45,18 +45,19 @@ class SQLiteFile:
             self._create_vector_log(conn)
 
     def upgrade(self) -> bool:
-        """Add what an index made before them lacks (the tombstone log, the sentence vector column);
-        returns True if it did.
+        """Add what an index made before them lacks (the tombstone log, the columns of
+        :data:`store.schema.ADDED_COLUMNS`); returns True if it did.
 
-        Additive (a table and a trigger), so the schema version stays: older code keeps
-        working on an upgraded index and its deletes are logged by the trigger too.
+        Additive (a table, a trigger, columns that may be NULL), so the schema version stays: older
+        code keeps reading an upgraded index and its deletes are logged by the trigger too.
         """
         changed = False
-        columns = {row["name"] for row in self.conn.execute("PRAGMA table_info(passages)")}
-        if "sentence_vectors" not in columns:  # an index from before sentence vectors: NULL = compute when asked
-            with self.write() as conn:
-                conn.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
-            changed = True
+        for table, column, kind in ADDED_COLUMNS:
+            columns = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:  # NULL: not known for what was stored before (e.g. compute when asked)
+                with self.write() as conn:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                changed = True
         if self.conn.execute("SELECT 1 FROM sqlite_master WHERE name='passages_tombstone'").fetchone():
             return changed
         with self.write() as conn:

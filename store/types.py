@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
@@ -32,9 +33,15 @@ class StoredPassage:
     source: str | None
     published: str | None
     url: str | None
+    author: str | None = None
+    pages: tuple[int, ...] = ()  # where each page of a PDF starts in the article's text (empty: not paged)
     # as stored (see pack_sentence_vectors); None: not stored (an older index)
     packed_sentence_vectors: bytes | None = field(default=None, compare=False, repr=False)
     dim: int = field(default=0, compare=False, repr=False)  # of the index's vectors
+
+    def page_of(self, offset: int) -> int | None:
+        """The 1-based page of the character at ``offset`` within this passage's text (None: not paged)."""
+        return bisect_right(self.pages, self.char_start + offset) if self.pages else None
 
     @cached_property
     def sentence_vectors(self) -> np.ndarray | None:

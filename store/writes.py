@@ -78,8 +78,10 @@ class Writes:
                     if len(item.passages) != len(item.vectors) or len(item.passages) != len(item.terms):
                         raise ValueError(f"{a.doc_id}: passages, vectors and terms differ in number")
                     conn.execute(
-                        "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (a.doc_id, a.title, a.source, a.published, a.url, a.text, a.content_hash(), now),
+                        "INSERT INTO documents (doc_id, title, source, published, url, text, content_hash,"
+                        " indexed_at, author, place, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (a.doc_id, a.title, a.source, a.published, a.url, a.text, a.content_hash(), now,
+                         a.author, a.place, json.dumps(list(a.pages)) if a.pages else None),
                     )
                     sentence_vectors = item.sentence_vectors or [None] * len(item.passages)
                     for passage, vector, terms, sentences in zip(item.passages, item.vectors, item.terms,

@@ -45,8 +45,16 @@ def widen(store: PassageSource, hit: Hit, link: bool = True) -> Hit:
     text = store.text_span(passage.doc_id, start, end)
     if text is None:  # the article changed meanwhile: keep the passage as it was read
         return hit
+    # a window never crosses text that cleaning left out (a dateline, a byline, a teaser between two
+    # passages): only blank space may lie between the passage and the sentence it takes in
+    if start < passage.char_start and _left_out(text, start, before, passage.char_start):
+        text, start = text[passage.char_start - start :], passage.char_start
+    if end > passage.char_end and _left_out(text, start, passage, after.char_start + after.sentences[0][0]):
+        text, end, linked = text[: passage.char_end - start], passage.char_end, False
+    if (start, end) == (passage.char_start, passage.char_end):
+        return hit
     shift = passage.char_start - start
-    paragraph = before.paragraph if start < passage.char_start and before is not None else passage.paragraph
+    paragraph = passage.paragraph  # where the best sentence stands: it is in the passage itself
     widened = replace(passage, char_start=start, char_end=end, text=text, paragraph=paragraph,
                       sentences=_sentences(passage, before, after, start, end), packed_sentence_vectors=None)
     highlights = [(s + shift, e + shift) for s, e in hit.highlights]
@@ -91,3 +99,9 @@ class Windows:
     def __call__(self, ranking: Ranking) -> Ranking:
         ranking.hits = self.source.widen(ranking.hits, link=self.link)
         return ranking
+
+
+def _left_out(text: str, start: int, first: StoredPassage, second_start: int) -> bool:
+    """Whether non-blank text lies between the end of ``first`` and ``second_start`` (article offsets;
+    ``text`` is the article from ``start``): text cleaning left out of every passage."""
+    return bool(text[max(0, first.char_end - start) : max(0, second_start - start)].strip())

@@ -27,10 +27,19 @@ def test_widened_passages_are_exact_slices_of_their_article(engine, question):
         assert all(0 <= s < e <= len(p.text) for s, e in p.sentences)
 
 
+def _gaps(store, passage):
+    """The article's text between ``passage`` and its neighbours (what cleaning left out, if not blank)."""
+    before, after = store.neighbours(passage)
+    text = store.document(passage.doc_id)["text"]
+    return (text[before.char_end : passage.char_start] if before else None,
+            text[passage.char_end : after.char_start] if after else None)
+
+
 def test_a_last_sentence_takes_in_the_next_one_and_a_first_the_one_before(engine):
     store = engine.index.store
     middle = next(p for p in store.passages(store.passage_ids().tolist()).values()
-                  if all(store.neighbours(p)) and len(p.sentences) >= 2)
+                  if all(store.neighbours(p)) and len(p.sentences) >= 2
+                  and not any(gap.strip() for gap in _gaps(store, p)))
     before, after = store.neighbours(middle)
     last = widen(store, Hit(middle, 1.0, [middle.sentences[-1]]))
     assert last.passage.char_start == middle.char_start
@@ -45,12 +54,29 @@ def test_a_last_sentence_takes_in_the_next_one_and_a_first_the_one_before(engine
         assert inner.passage == middle  # a sentence in the middle has its context already
 
 
+def test_a_window_never_takes_in_text_that_cleaning_left_out(engine):
+    """Over the bundled articles, the t-online article's date, byline and kicker lines lie between two passages."""
+    store = engine.index.store
+    passages = store.passages(store.passage_ids().tolist()).values()
+    framed = [(p, _gaps(store, p)) for p in passages if all(store.neighbours(p))]
+    split = [(p, gaps) for p, gaps in framed if any(g.strip() for g in gaps)]
+    assert split, "the bundled corpus has passages separated by left-out lines"
+    for middle, (gap_before, gap_after) in split:
+        first = widen(store, Hit(middle, 1.0, [middle.sentences[0]]))
+        last = widen(store, Hit(middle, 1.0, [middle.sentences[-1]]))
+        if gap_before.strip():
+            assert first.passage.char_start == middle.char_start and gap_before.strip() not in first.passage.text
+        if gap_after.strip():
+            assert last.passage.char_end == middle.char_end and gap_after.strip() not in last.passage.text
+        assert first.passage.paragraph == last.passage.paragraph == middle.paragraph
+
+
 def test_a_continuing_sentence_across_the_boundary_joins_the_highlight(engine):
     store = engine.index.store
     passages = store.passages(store.passage_ids().tolist()).values()
     pairs = [(p, store.neighbours(p)[1]) for p in passages if len(p.sentences) >= 2]
     for middle, after in pairs:
-        if after is None or not after.sentences:
+        if after is None or not after.sentences or _gaps(store, middle)[1].strip():
             continue
         hit = widen(store, Hit(middle, 1.0, [middle.sentences[-1]]))
         s, e = after.sentences[0]

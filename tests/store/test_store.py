@@ -131,3 +131,42 @@ def test_writes_from_two_connections_are_serialised_by_sqlite(tmp_path):
     assert second.upsert([prepared("x")]).status == {"x": "added"}
     first.close()
     second.close()
+
+
+def test_author_place_and_pages_are_stored_and_read_back(store):
+    text = "Seite eins. Noch ein Satz.\n\nSeite zwei. Schluss."
+    article = Article(doc_id="pdf", title="Bericht", text=text, author="Katharina Mehlhorn", place="Gießen",
+                      pages=(0, text.index("Seite zwei")))
+    passages = [Passage("pdf", 0, 1, 0, 26, text[:26]), Passage("pdf", 1, 2, 28, len(text), text[28:])]
+    store.upsert([Prepared(article, passages, np.ones((2, DIM), np.float32), [["seit"], ["seit"]])])
+    document = store.document("pdf")
+    assert (document["author"], document["place"]) == ("Katharina Mehlhorn", "Gießen")
+    assert [p["page"] for p in document["passages"]] == [1, 2]
+    read = store.passages(store.passage_ids().tolist())
+    assert {p.author for p in read.values()} == {"Katharina Mehlhorn"}
+    second = next(p for p in read.values() if p.ordinal == 1)
+    assert second.pages == article.pages and second.page_of(0) == 2
+    assert store.page(0, 10)[1][0]["author"] == "Katharina Mehlhorn"
+
+
+def test_the_prose_of_an_article_is_what_its_passages_cover(store):
+    text = "Titel\n15.10.2024, 04:15\nErster Absatz.\n\nZweiter Absatz.\nMehr «International»\nDritter Absatz."
+    spans = [(text.index(s), text.index(s) + len(s)) for s in ("Erster Absatz.", "Zweiter Absatz.", "Dritter Absatz.")]
+    article = Article(doc_id="t", title="Titel", text=text)
+    passages = [Passage("t", n, n + 1, s, e, text[s:e]) for n, (s, e) in enumerate(spans)]
+    store.upsert([Prepared(article, passages, np.ones((3, DIM), np.float32), [["a"]] * 3)])
+    prose = store.document("t")["prose"]
+    assert prose == [[spans[0][0], spans[1][1]], list(spans[2])]  # blank lines join, a left-out line splits
+
+
+def test_an_index_from_before_the_new_columns_gets_them_on_open(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:  # the documents table as indexes of the first release have it
+        conn.execute("CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT,"
+                     " published TEXT, url TEXT, text TEXT NOT NULL, content_hash TEXT NOT NULL, indexed_at REAL NOT NULL)")
+        conn.execute("INSERT INTO documents VALUES ('alt', 'Alt', NULL, NULL, NULL, 'Alter Text.', 'h', 0)")
+    old = Store(path)
+    old.initialise()
+    assert old.upgrade() is True
+    assert old.document("alt")["author"] is None and old.upgrade() is False
+    old.close()
