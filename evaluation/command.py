@@ -48,7 +48,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--distractors", type=Path, default=None,
                    help=f"10kGNAD-style CSV (label;'text') of distractor articles, e.g. {DEFAULT_DISTRACTORS}")
     p.add_argument("--max-distractors", type=int, default=None, help="use only the first N distractors")
-    p.add_argument("--max-articles", type=int, default=None, help="use only the first N SQuAD articles")
+    p.add_argument("--split", choices=("eval", "train", "all"), default="eval",
+                   help="which SQuAD articles, by the split.json beside --contexts: eval (what quality is reported on), "
+                        "train (what models are trained and tuned on), all")
+    p.add_argument("--max-articles", type=int, default=None, help="use only the first N SQuAD articles (of the split)")
     p.add_argument("--limit", type=int, default=None, help="ask only the first N questions")
     p.add_argument("--mode", choices=("hybrid", "fused", "dense", "lexical", "all"), default="hybrid",
                    help="hybrid is the product; fused (no sentence re-ordering), dense and lexical are "
@@ -139,7 +142,7 @@ def _run(opts: argparse.Namespace) -> int:
             print(f"error: no such file: {path}", file=sys.stderr)
             return 2
     data = load_dataset(opts.contexts, opts.questions, opts.distractors, opts.max_articles, opts.max_distractors,
-                        opts.limit)
+                        opts.limit, split=opts.split)
     if data.unmatched:
         log(f"warning: {len(data.unmatched)} questions match no paragraph of {opts.contexts} and are not asked "
             f"(e.g. {', '.join(data.unmatched[:3])})")
@@ -164,7 +167,8 @@ def _run(opts: argparse.Namespace) -> int:
         details.close()
     docs, passages = index.counts()
     summary = {
-        "contexts": str(opts.contexts), "questions": str(opts.questions or opts.contexts),
+        "contexts": str(opts.contexts), "questions": str(opts.questions or opts.contexts), "split": opts.split,
+        "skipped_stages": sorted(opts.skip),
         "distractors": str(opts.distractors) if opts.distractors else None,
         "asked": len(data.questions), "unmatched": len(data.unmatched), "gold_articles": data.gold_docs,
         "distractor_articles": data.distractors,

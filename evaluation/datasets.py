@@ -55,23 +55,43 @@ def paragraph_doc_id(article: int, paragraph: int) -> str:
     return f"xquad-{article:02d}-{paragraph:02d}"
 
 
-def squad_articles(contexts: list[dict], max_articles: int | None = None) -> list[Article]:
+def split_articles(contexts_path: Path, split: str) -> set[int] | None:
+    """The article indexes of ``split`` ("train" or "eval") from the split.json beside the contexts file
+    (XQuAD: train on "train" only, report on "eval"); None for "all"."""
+    if split == "all":
+        return None
+    path = Path(contexts_path).parent / "split.json"
+    try:
+        chosen = json.loads(path.read_text(encoding="utf-8"))[split]
+    except (OSError, ValueError, KeyError) as exc:
+        raise EvalError(f"--split {split} needs {path} with a {split!r} list ({exc}); use --split all") from None
+    return {int(entry["index"]) for entry in chosen}
+
+
+def chosen_articles(contexts: list[dict], articles: set[int] | None, max_articles: int | None) -> list[int]:
+    """Indexes of the articles to use: those of the split (all if None), the first ``max_articles`` of them."""
+    return [a for a in range(len(contexts)) if articles is None or a in articles][:max_articles]
+
+
+def squad_articles(contexts: list[dict], max_articles: int | None = None,
+                   articles: set[int] | None = None) -> list[Article]:
     out = []
-    for a, item in enumerate(contexts[:max_articles]):
+    for a in chosen_articles(contexts, articles, max_articles):
+        item = contexts[a]
         title = item["title"].replace("_", " ")
         for p, paragraph in enumerate(item["paragraphs"]):
             out.append(Article(doc_id=paragraph_doc_id(a, p), title=title, text=paragraph["context"], source="XQuAD"))
     return out
 
 
-def squad_questions(contexts: list[dict], questions: list[dict],
-                    max_articles: int | None = None) -> tuple[list[Question], list[str]]:
+def squad_questions(contexts: list[dict], questions: list[dict], max_articles: int | None = None,
+                    articles: set[int] | None = None) -> tuple[list[Question], list[str]]:
     """Questions from ``questions`` aimed at the paragraphs of ``contexts`` (parallel files: same ids),
     and the ids of those that match no paragraph of ``contexts`` at all (reported, not dropped in silence).
     With ``max_articles``, questions on later articles are left out on purpose."""
     answers: dict[str, tuple[str, tuple[str, ...]]] = {}
-    selected = {paragraph_doc_id(a, p) for a, item in enumerate(contexts[:max_articles])
-                for p in range(len(item["paragraphs"]))}
+    selected = {paragraph_doc_id(a, p) for a in chosen_articles(contexts, articles, max_articles)
+                for p in range(len(contexts[a]["paragraphs"]))}
     for a, item in enumerate(contexts):
         for p, paragraph in enumerate(item["paragraphs"]):
             for qa in paragraph["qas"]:
@@ -116,10 +136,11 @@ def gnad_articles(path: Path, limit: int | None = None) -> list[Article]:
 
 def load_dataset(contexts_path: Path, questions_path: Path | None = None, distractors: Path | None = None,
                  max_articles: int | None = None, max_distractors: int | None = None,
-                 limit: int | None = None) -> Dataset:
+                 limit: int | None = None, split: str = "all") -> Dataset:
     contexts = _squad(contexts_path)
+    articles = split_articles(contexts_path, split)
     questions, unmatched = squad_questions(contexts, _squad(questions_path) if questions_path else contexts,
-                                           max_articles)
-    gold = squad_articles(contexts, max_articles)
+                                           max_articles, articles)
+    gold = squad_articles(contexts, max_articles, articles)
     extra = gnad_articles(distractors, max_distractors) if distractors else []
     return Dataset(gold + extra, questions[:limit], len(gold), len(extra), unmatched)
