@@ -4,7 +4,8 @@
 when an archive is split into shards. It returns raw scores (cosines, BM25), not ranks, so
 candidates from several indexes can be fused as if they came from one; given the archive's BM25
 statistics (``Query.lexical_stats``), a shard scores BM25 with them, so its scores are the ones
-one index of the whole archive would give.
+one index of the whole archive would give. BM25 is asked of the index's lexical index (tantivy, which
+skips what cannot reach the top: :mod:`store.lexical_index`) when it follows the store, else of FTS5.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ class IndexRetriever:
             match = query.fts_match() if query.uses_lexical else None
             if match and (allowed is None or len(allowed)):
                 condition = where(filters) if filters else ()
-                if query.lexical_stats is None:  # one index: its own statistics are the archive's
+                if index.lexical_follows(conn):  # top-k BM25 that skips what cannot make it (tantivy)
+                    found.lexical = index.lexical.search(query.lexical_terms, self.candidates, filters,
+                                                         query.lexical_stats)
+                elif query.lexical_stats is None:  # one index: its own statistics are the archive's
                     found.lexical = index.store.lexical(match, self.candidates, *condition)
                 else:  # one shard of an archive: scored as one index of the whole archive would
                     found.lexical = index.store.lexical_rescored(query.lexical_terms, query.lexical_stats,

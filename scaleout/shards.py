@@ -75,7 +75,11 @@ class ShardReplica:
         )
 
     def lexical_stats(self, terms: tuple[str, ...]) -> LexicalStats:
-        """This shard's BM25 statistics for the query terms; the ingress sums them over all shards."""
+        """This shard's BM25 statistics for the query terms; the ingress sums them over all shards. With the
+        lexical index (tantivy), per token of the terms (its idf of a phrase is the sum of its tokens')."""
+        if self.index.lexical is not None:
+            self.index.refresh()
+            return self.index.lexical.stats(self.index.store, terms)
         return self.index.store.lexical_stats(terms)
 
     def widen_many(self, hits: list, link: bool = True) -> list:

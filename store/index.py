@@ -16,6 +16,9 @@ Readers call :meth:`Index.refresh` before answering: when another process (or th
 has committed a write, the in-memory vectors catch up from SQLite inside one read
 snapshot and the change is applied in one step, so a search never sees half of a change.
 Writers in all processes are serialised by the lock file ``write.lock``.
+
+The lexical (BM25) index ``lexical/`` is a second cache of the store, kept in step the same way
+(:mod:`store.lexical_index`): writers catch it up right after each commit, readers when they find it behind.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from core.errors import IndexProblem, WriteBusy
+from store.lexical_index import LexicalIndex, wanted_engine
 from store.store import SCHEMA_VERSION, Store
 from store.vectors import (
     IVFIndex,
@@ -62,6 +66,8 @@ class Index:
         self.cache_problem: str | None = None  # why the last load could not use the base file
         self._sync = threading.RLock()  # guards self.vectors / self.generation
         self._file_lock = FileLock(str(self.folder / LOCK_NAME))
+        # the BM25 engine that does not scan (None: FTS5 alone, FUNDSTELLE_LEXICAL=fts5)
+        self.lexical: LexicalIndex | None = LexicalIndex(self.folder) if wanted_engine() == "tantivy" else None
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -80,6 +86,9 @@ class Index:
             if index.store.upgrade():
                 log.info("index at %s: added the passage tombstone log (vectors now catch up from it)", folder)
             index.repair_store()
+            if index.lexical is not None:
+                index.store.after_write = index._lexical_written  # writers catch it up after each commit
+                index.catch_up_lexical(wait=1)  # a writer busy elsewhere catches it up itself
             index.refresh()
             if index.cache_problem:  # replace the bad file now rather than rebuild on every start
                 index.save_vectors(timeout=1, replace=True)
@@ -129,7 +138,10 @@ class Index:
         and ``self.vectors`` is never None once loaded. Catching up reads only what changed
         (the tombstone log and the rows above the high-water id), not every passage id.
         """
-        if self.vectors is not None and self.store.generation() == self.generation:
+        generation = self.store.generation()
+        if self.lexical is not None and not self.lexical.follows(generation):
+            self.catch_up_lexical()
+        if self.vectors is not None and generation == self.generation:
             return False
         with self._sync:
             with self.store.snapshot() as conn:
@@ -156,6 +168,35 @@ class Index:
                 with self.store.snapshot() as conn:
                     self._load(conn, self.store.generation(conn), use_cache=False)
             return True
+
+    # -- keeping the lexical index in step with SQLite ---------------------------------------
+    def catch_up_lexical(self, wait: float = 0) -> bool:
+        """Catch the lexical index up with the store under the write lock, waiting at most ``wait`` s for
+        it (its holder catches it up after its commit). True if it follows the store now; while it does
+        not, the retriever asks FTS5. Never raises: SQLite holds everything, the next try heals."""
+        if self.lexical is None:
+            return True
+        try:
+            with self.write_lock(wait):
+                self.lexical.catch_up(self.store)
+            return True
+        except WriteBusy:
+            return False
+        except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
+            log.warning("lexical index at %s not caught up (%s); BM25 answers from FTS5 meanwhile", self.folder, exc)
+            return False
+
+    def _lexical_written(self) -> None:
+        """The store's after-write hook: the writer holds the write lock already."""
+        try:
+            self.lexical.catch_up(self.store)
+        except (OSError, ValueError, RuntimeError, sqlite3.Error) as exc:
+            log.warning("lexical index at %s not caught up after a write (%s); the next reader or writer "
+                        "catches it up", self.folder, exc)
+
+    def lexical_follows(self, conn: sqlite3.Connection) -> bool:
+        """Whether BM25 can be asked of the lexical index in ``conn``'s snapshot (else of FTS5)."""
+        return self.lexical is not None and self.lexical.follows(self.store.generation(conn))
 
     def _changes(self, conn: sqlite3.Connection, generation: int, high_water: int, vectors: VectorIndex
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -248,6 +289,8 @@ class Index:
                 problems.append(f"FAISS ntotal {self.vectors.ntotal} != {len(db_ids)} passage rows")
             elif not np.array_equal(self.vectors.ids(), db_ids):
                 problems.append("FAISS ids differ from the passage ids")
+            if self.lexical is not None:
+                problems += self.lexical.problems(self.store)
             files = base_files(self.folder)
             if files:
                 base, why = self._base(conn, generation)
@@ -343,4 +386,6 @@ class Index:
         return self.store.counts()
 
     def close(self) -> None:
+        if self.lexical is not None:
+            self.lexical.close()
         self.store.close()

@@ -116,3 +116,4 @@ class Lexical:
                 conn.execute("INSERT INTO passages_fts (rowid, terms) VALUES (?, ?)",
                              (pid, " ".join(lexical_input(p.title, p.heading, p.text))))
             self._bump(conn)
+        self._written()

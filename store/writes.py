@@ -100,6 +100,8 @@ class Writes:
                     passages[a.doc_id] = len(item.passages)
                 self._bump(conn)
             generation = self._generation(conn)
+        if changed:
+            self._written()
         return UpsertResult(status=status, passages=passages, removed=removed, added=added, generation=generation)
 
     @staticmethod
@@ -119,4 +121,13 @@ class Writes:
             removed = self._delete(conn, present)
             if present:
                 self._bump(conn)
+        if present:
+            self._written()
         return present, removed
+
+    def _written(self) -> None:
+        """A write committed: a second index kept in step with the store (the index's lexical index,
+        :mod:`store.lexical_index`) catches up now, from what SQLite holds."""
+        hook = getattr(self, "after_write", None)
+        if hook is not None:
+            hook()

@@ -51,9 +51,13 @@ def verify_index(folder: Path, embedder, articles: dict[str, dict] | None = None
             assert count == expected_passages(item), f"{doc_id} is incomplete"
             # the lexical side finds it by its code word, the dense side maps its vectors back to it
             code = item["title"].rsplit("(", 1)[-1].rstrip(")")
-            hits = {pid for pid, _ in index.store.lexical(analyse(code, None, Mode.LEXICAL).fts_match(), 10)}
+            query = analyse(code, None, Mode.LEXICAL)
+            hits = {pid for pid, _ in index.store.lexical(query.fts_match(), 10)}
             ids = {p["passage_id"] for p in document["passages"]}
             assert ids <= hits, f"{doc_id}: lexical search misses passages"
+            if index.lexical is not None:  # the lexical index too (check() saw it at the store's generation)
+                found = {pid for pid, _ in index.lexical.search(query.lexical_terms, 10)}
+                assert ids <= found, f"{doc_id}: the lexical index misses passages"
             vectors = index.store.vectors(np.array(sorted(ids)), index.vectors.dim)
             _, found = index.vectors.search(vectors, 1)
             assert [int(i) for i in found[:, 0]] == sorted(ids), f"{doc_id}: FAISS ids do not map back"

@@ -6,6 +6,9 @@ no cleanup, no finally blocks, no atexit). Used by the crash tests:
 POINT is one of
     commit:N       right after the N-th write transaction of this run has committed
     in-txn:N       inside the N-th write transaction, after its rows are inserted, before COMMIT
+    sqlite-commit:N   after the N-th write transaction committed in SQLite, before the lexical (tantivy)
+                   index caught up with it
+    lexical-commit:N  after the N-th tantivy commit, before the lexical index's state file names it
     save-tmp       during the vector-cache save: temporary file written, not yet renamed
     save-renamed   during the vector-cache save: renamed into place, folder not yet synced,
                    older caches not yet removed
@@ -26,6 +29,7 @@ def die() -> None:
 
 
 def install(point: str) -> None:
+    import store.lexical_index as lexical_index
     import store.store as store
     import store.vectors as vectors
 
@@ -56,6 +60,26 @@ def install(point: str) -> None:
             return original_bump(self, conn)
 
         store.Store._bump = bump
+    elif name == "sqlite-commit":
+        original_written = store.Store._written
+
+        def written(self):
+            seen["n"] += 1
+            if seen["n"] == wanted:
+                die()  # SQLite committed, the lexical index not yet
+            return original_written(self)
+
+        store.Store._written = written
+    elif name == "lexical-commit":
+        original_state = lexical_index.LexicalIndex._write_state
+
+        def write_state(self, state):
+            seen["n"] += 1
+            if seen["n"] == wanted:
+                die()  # tantivy committed, its state file still names the generation before
+            return original_state(self, state)
+
+        lexical_index.LexicalIndex._write_state = write_state
     elif name == "save-tmp":
         real_replace = os.replace
 
