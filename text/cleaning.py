@@ -2,14 +2,19 @@
 
 Cleaning never rewrites text. It classifies the article's lines and returns the prose
 lines as :class:`Span` offsets, each with the section heading above it as context.
-Left out: the headline and its repetitions, kickers, date and byline lines, image
+Left out: the headline and its repetitions, kickers, date, dateline and byline lines, image
 captions and alt texts, tables, and everything from the first footer marker on
 (reader comments, donation boxes, "Zur Story" teasers, source lists).
+
+Paragraphs are numbered as a reader counts them: ``Span.paragraph`` is the number of the
+article's body paragraph (the first prose paragraph is 1); title, kicker, dateline, byline,
+section heading and every other line left out are not paragraphs.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from core.documents import Span
 from text.lines import Line, iter_lines, normalise
@@ -116,4 +121,4 @@ def clean(text: str, title: str | None = None) -> list[Span]:
         spans = [Span(line.start, line.end, line.paragraph) for line in iter_lines(text)
                  if normalise(line.text) != title] or [Span(line.start, line.end, line.paragraph)
                                                        for line in iter_lines(text)]
-    return spans
+    return [replace(span, paragraph=number) for number, span in enumerate(spans, start=1)]

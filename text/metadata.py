@@ -5,8 +5,13 @@ Recognised, each on a line of its own near the top:
   not a metadata line);
 - a date line: ``15.10.2024, 04:15``, ``2024-10-15``, ``21. Mai 2025``, ``Stand: 21.05.2025 08:00 Uhr``;
 - a source line with a date: ``Chas Pravdy - 29 Mai 2025 16:44``, ``Tagesblick – 21.05.2025 08:00``;
-- a byline: ``Tobias Schibilla / t-online``, ``Von Anna Muster, dpa`` or ``Ein Artikel von`` followed by
-  the source (the outlet is the source; without one, the author is);
+- a byline: ``Tobias Schibilla / t-online``, ``Von Anna Muster, dpa``, ``Text: Anna Muster`` (the author;
+  an outlet named with it is the source) or ``Ein Artikel von`` followed by the source. A byline
+  never makes its author the source: ``source`` is for outlets only;
+- a dateline: ``Gießen, 03.04.2025``, ``BERLIN (dpa) –``, ``Hamburg, 3. April 2025 –``: the place, the
+  date and the agency (the source, where nothing else names one). On a line of its own it is
+  metadata; at the start of the first paragraph (``BERLIN (dpa) – Die Regierung …``) it is read as
+  metadata and the paragraph stays prose;
 - a URL line: ``https://…`` (also ``Quelle: https://…``, and also below the article).
 
 The cleaner leaves these lines out of the passages (``meta_lines``).
@@ -64,10 +69,19 @@ BYLINE = re.compile(r"^(?P<author>[A-ZÄÖÜ][\w.'-]+(?:\s+[A-ZÄÖÜ][\w.'-]+){
 _NAME = r"[A-ZÄÖÜ][\w.'-]*"
 # "Von Anna Muster, dpa", "Von Anna Muster und Max Beispiel (AFP)", "By Jane Doe | Reuters", "Text: Anna Muster"
 BYLINE_BY = re.compile(
-    rf"^(?:(?i:von|by)|(?i:text|autor|autorin|author)\s*:)\s+(?P<author>{_NAME}(?:\s+(?:und|and|&|von|van|de|der|"
+    rf"^(?:(?i:von|by)|(?i:text(?:\s+und\s+fotos?)?|autor|autorin|author)\s*:)\s+(?P<author>{_NAME}(?:\s+(?:und|and|&|von|van|de|der|"
     rf"{_NAME})){{0,7}})\s*(?:[,|/·–-]\s*(?P<source>[\w.&\- ]{{2,40}}?)|\((?P<source2>[\w.&\- ]{{2,40}})\))?\s*$"
 )
 BYLINE_INTRO = re.compile(r"^(?:ein\s+artikel\s+von|quelle|source)\s*:?$", re.IGNORECASE)
+# Datelines: a place (one to four capitalised words, "Frankfurt am Main", "FRANKFURT/MAIN"), then an
+# agency in brackets and/or a date after a comma, then the end of the line or a dash before the text.
+_PLACE_WORD = r"[A-ZÄÖÜ][\w'.-]*(?:/[A-ZÄÖÜ][\w'.-]*)?"
+_PLACE = rf"{_PLACE_WORD}(?:\s+(?:(?:am|an|im|in|ob|bei|vor|der|den|dem|upon|on)\s+)*{_PLACE_WORD}){{0,3}}"
+# Agencies write themselves in lower or upper case (dpa, epd, AFP, KNA, dpa/lhe); "(Saale)" is part of a place.
+_AGENCY = r"(?:[a-z]{2,6}|[A-Z]{2,6}|Reuters|Bloomberg)(?:/[a-zA-Z]{2,6})*"
+DATELINE_HEAD = re.compile(rf"^(?P<place>{_PLACE})(?:\s*\((?P<agency>{_AGENCY})\))?")
+# What ends a dateline: a dash between spaces, a dash or colon at the end, or the end of the line.
+_DATELINE_END = re.compile(r"\s+[–—-]\s+|\s*[–—-]\s*$|\s*:(?:\s+|$)|\s*$")
 URL_LINE = re.compile(
     r"^(?:(?:quelle|source|url|link|online)\s*:\s*)?<?(?P<url>https?://[^\s<>\"']+)>?$", re.IGNORECASE,
 )
@@ -106,9 +120,10 @@ class Metadata:
     title: str
     title_line: Line | None = None  # the line the title was taken from, if it is a headline
     published: str | None = None
-    source: str | None = None  # the outlet, or the author where no outlet is named
+    source: str | None = None  # the outlet (never a byline's author)
     author: str | None = None
     url: str | None = None
+    place: str | None = None  # from a dateline
     meta_lines: set[int] = field(default_factory=set)  # paragraph numbers that are metadata
 
 
@@ -146,12 +161,46 @@ def _line_metadata(value: str) -> dict[str, str] | None:
     if match := BYLINE.match(value):
         return {"source": match["source"].strip(), "author": match["author"]}
     if match := BYLINE_BY.match(value):
-        author = match["author"].strip()
         outlet = (match["source"] or match["source2"] or "").strip()
-        return {"source": outlet or author, "author": author}
+        return {"author": match["author"].strip(), **({"source": outlet} if outlet else {})}
     if match := URL_LINE.match(value):
         return {"url": match["url"]}
+    if (found := dateline(value)) is not None and not found[1]:
+        return found[0]
     return None
+
+
+def _place(value: str) -> str:
+    """"BERLIN" and "FRANKFURT/MAIN" as a reader writes them; "Gießen" as it is."""
+    return value.title() if value.isupper() else value
+
+
+def dateline(value: str) -> tuple[dict[str, str], str] | None:
+    """A dateline at the start of ``value``: (what it states: place, published and/or source (the
+    agency)), the text after it) or None. A place alone ("Berlin - die Stadt schläft nie") is no
+    dateline: it needs an agency in brackets or a date after a comma."""
+    head = DATELINE_HEAD.match(value)
+    if head is None or re.match(_WEEKDAY_RE, head["place"] + " ", re.IGNORECASE) or DATE_PREFIX.match(value):
+        return None  # "Mittwoch, 21. Mai 2025" and "Stand: …" are date lines, not places
+    stated = {"place": _place(head["place"])}
+    if head["agency"]:
+        stated["source"] = head["agency"]
+    rest = value[head.end():]
+    if rest.startswith(","):
+        for end in _DATELINE_END.finditer(rest, 1):
+            published = parse_date(rest[1 : end.start()])
+            if published:
+                stated["published"] = published
+                rest = rest[end.start():]
+                break
+        else:
+            return None
+    elif not head["agency"]:
+        return None
+    end = _DATELINE_END.match(rest)
+    if end is None:
+        return None
+    return stated, rest[end.end():]
 
 
 def detect_metadata(text: str) -> Metadata:
@@ -180,9 +229,18 @@ def detect_metadata(text: str) -> Metadata:
         meta = Metadata(title="")
     elif _is_headline(title_line):
         meta = Metadata(title=title_line.text, title_line=title_line)
-    else:  # the article starts with its lead paragraph: the title is its first sentence
-        meta = Metadata(title=_title_from_lead(title_line.text))
+        # a dateline that opens the first paragraph below the headline ("BERLIN (dpa) – Die …")
+        lead = next((line for line in candidates if line.paragraph > title_line.paragraph), None)
+        if lead is not None and (opening := dateline(lead.text)) is not None and opening[1]:
+            for key, value in opening[0].items():
+                found.setdefault(key, value)
+    else:  # the article starts with its lead paragraph: the title is its first sentence (after a dateline)
+        opening = dateline(title_line.text)
+        if opening is not None and opening[1]:
+            for key, value in opening[0].items():
+                found.setdefault(key, value)
+        meta = Metadata(title=_title_from_lead(opening[1] if opening is not None and opening[1] else title_line.text))
     meta.published, meta.source = found.get("published"), found.get("source")
-    meta.author, meta.url = found.get("author"), found.get("url")
+    meta.author, meta.url, meta.place = found.get("author"), found.get("url"), found.get("place")
     meta.meta_lines = meta_lines
     return meta

@@ -82,3 +82,27 @@ def test_headings_become_context_not_passages():
 def test_short_clean_text_is_never_dropped_whole():
     spans = clean("Kurz und knapp", title="Eine Meldung")
     assert [(s.start, s.end) for s in spans] == [(0, 14)]
+
+
+# -- paragraphs as a reader counts them (issue 19) -----------------------------------------------------
+
+
+def test_title_kicker_dateline_and_byline_are_not_paragraphs():
+    text = ("Politik\n\nStadt saniert die Lahnbrücke\n\nGießen, 03.04.2025\n\nVon Katharina Mehlhorn\n\n"
+            "Die Stadt lässt die Lahnbrücke ab Mai sanieren, teilte das Bauamt am Donnerstag mit.\n\n"
+            "Die Arbeiten dauern voraussichtlich ein Jahr.\n\nUmleitung über die Nordstadt\n\n"
+            "Autofahrer werden über die Nordstadt umgeleitet, Radfahrer dürfen die Brücke weiter nutzen.")
+    spans = clean(text)
+    assert [(text[s.start:s.end][:20], s.paragraph, s.heading) for s in spans] == [
+        ("Die Stadt lässt die ", 1, None), ("Die Arbeiten dauern ", 2, None),
+        ("Autofahrer werden üb", 3, "Umleitung über die Nordstadt")]
+
+
+def test_the_first_body_paragraph_of_every_bundled_article_is_paragraph_one():
+    for doc_id, article in ARTICLES.items():
+        spans = clean(article.text, article.title)
+        assert [s.paragraph for s in spans] == list(range(1, len(spans) + 1)), doc_id
+    first = clean(ARTICLES["003_b4d41754e5c68a6e"].text, ARTICLES["003_b4d41754e5c68a6e"].title)[0]
+    # t-online: kicker, title, date, byline and "Ein Artikel von t-online" stand above its lead (paragraph 7 before)
+    assert ARTICLES["003_b4d41754e5c68a6e"].text[first.start:first.end].startswith("Die russische Armee bekommt")
+    assert first.paragraph == 1

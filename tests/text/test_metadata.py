@@ -53,7 +53,7 @@ def test_a_url_line_and_an_outlet_date_line_become_url_source_and_date():
         ("Von Anna Muster, dpa", "dpa", None),
         ("Von Anna Muster und Max Beispiel (AFP)", "AFP", None),
         ("By Jane Doe | Reuters", "Reuters", None),
-        ("Von Anna Muster", "Anna Muster", None),  # no outlet named: the author is the source
+        ("Von Anna Muster", None, None),  # no outlet named: no source (an author is never the outlet; issue 19)
         ("Stand: 21.05.2025, 08:00 Uhr", None, "2025-05-21"),
         ("Mittwoch, 21. Mai 2025", None, "2025-05-21"),
     ],
@@ -102,3 +102,67 @@ def test_a_txt_file_keeps_its_url(tmp_path):
                                     encoding="utf-8")
     (article,) = read_articles([tmp_path])
     assert article.url == "https://www.example.org/artikel/1"
+
+
+# -- datelines and bylines (issue 19) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "place", "published", "source"),
+    [
+        ("Gießen, 03.04.2025", "Gießen", "2025-04-03", None),
+        ("BERLIN (dpa) –", "Berlin", None, "dpa"),
+        ("Hamburg, 3. April 2025 –", "Hamburg", "2025-04-03", None),
+        ("Frankfurt am Main, 2025-04-03", "Frankfurt am Main", "2025-04-03", None),
+        ("FRANKFURT/MAIN (dpa/lhe) -", "Frankfurt/Main", None, "dpa/lhe"),
+        ("Wiesbaden (AFP), 3. April 2025:", "Wiesbaden", "2025-04-03", "AFP"),
+    ],
+)
+def test_a_dateline_gives_place_date_and_agency(line, place, published, source):
+    meta = detect_metadata(f"Titel der Meldung hier\n{line}\nDer Rat tagt am Montag im Rathaus.")
+    assert (meta.place, meta.published, meta.source, meta.meta_lines) == (place, published, source, {2})
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "published", "source", "title"),
+    [
+        ("Regierung beschließt Paket\n\nBERLIN (dpa) – Die Bundesregierung hat am Montag ein Paket beschlossen.",
+         "Berlin", None, "dpa", "Regierung beschließt Paket"),
+        ("Hafen meldet Rekord\n\nHamburg, 3. April 2025 – Der Hafen hat so viel umgeschlagen wie nie.",
+         "Hamburg", "2025-04-03", None, "Hafen meldet Rekord"),
+        # no headline: the lead's first sentence is the title, without its dateline
+        ("BERLIN (dpa) – Die Bundesregierung hat am Montag ein Paket beschlossen. Es kostet viel Geld.",
+         "Berlin", None, "dpa", "Die Bundesregierung hat am Montag ein Paket beschlossen."),
+    ],
+)
+def test_a_dateline_that_opens_the_first_paragraph_is_read_and_the_paragraph_stays_prose(text, place, published,
+                                                                                       source, title):
+    meta = detect_metadata(text)
+    assert (meta.place, meta.published, meta.source, meta.title, meta.meta_lines) == (place, published, source,
+                                                                                       title, set())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Titel der Meldung hier\n\nDer Rat tagt.\n\nBerlin, 3. Oktober 1990 – an diesem Tag endete die Teilung.",
+     "Titel der Meldung hier\n\nBerlin - die Stadt schläft nie.", "Titel der Meldung hier\n\nKiew, Moskau, Berlin – "
+     "die Hauptstädte reagierten.", "Titel der Meldung hier\n\nMittwoch, 21. Mai 2025 – ein Tag wie jeder andere."],
+)
+def test_a_place_in_prose_is_no_dateline(text):
+    """Only the first paragraph may open with a dateline; a place needs an agency or a date to be one."""
+    assert detect_metadata(text).place is None
+
+
+@pytest.mark.parametrize(
+    ("line", "author", "source"),
+    [
+        ("Von Katharina Mehlhorn", "Katharina Mehlhorn", None),
+        ("Text: Katharina Mehlhorn", "Katharina Mehlhorn", None),
+        ("Text und Fotos: Katharina Mehlhorn", "Katharina Mehlhorn", None),
+        ("Von Anna Muster, dpa", "Anna Muster", "dpa"),
+        ("Tobias Schibilla / t-online", "Tobias Schibilla", "t-online"),
+    ],
+)
+def test_a_byline_gives_the_author_and_only_a_named_outlet_is_the_source(line, author, source):
+    meta = detect_metadata(f"Titel der Meldung hier\n{line}\nDer Rat tagt am Montag im Rathaus.")
+    assert (meta.author, meta.source, meta.meta_lines) == (author, source, {2})
