@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from core.errors import IndexProblem, WriteBusy
+from indexer.ingest import formats
 from service.settings import ServiceSettings
 
 app = typer.Typer(help="Fundstelle: ask questions about news articles, get cited passages.",
@@ -49,10 +50,10 @@ def _engine(settings: ServiceSettings, create: bool = False):
         _fail(exc)
 
 
-@app.command()
+@app.command(epilog="Formats (a file's suffix decides): " + "; ".join(formats.described().splitlines()) + ".")
 def index(
     paths: Annotated[list[str] | None, typer.Argument(
-        help="Files, folders, page URLs or RSS/Atom feeds (URL or file): .txt .md .html .jsonl; "
+        help=f"Files, folders, page URLs or RSS/Atom feeds (URL or file): {formats.suffix_list()}; "
              "default: the bundled corpus")] = None,
     index_dir: IndexDir = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
@@ -63,7 +64,12 @@ def index(
     pin_shards: Annotated[bool, typer.Option("--pin-shards", help="Shard i's writer only on nodes with "
                                              "resource fundstelle-shard-i (with --ray)")] = False,
 ) -> None:
-    """Add or update articles (upsert by doc_id; unchanged articles are skipped)."""
+    """Add or update articles (upsert by doc_id; unchanged articles are skipped).
+
+    A file in a folder gets its path below the folder as doc_id (2024/haushalt).
+
+    Exit codes: 0 all indexed or unchanged; 2 some inputs failed (each listed), the rest indexed; 1 nothing indexed.
+    """
     from indexer.ingest.readers import read_inputs
 
     settings = _settings(index_dir=index_dir)
@@ -85,18 +91,25 @@ def index(
     except WriteBusy as exc:
         _fail(exc, 3)
     _print_report(report, settings, engine)
-    if not (report.added or report.updated or report.unchanged):
+    if report.outcome == "nothing":
         typer.secho("nothing was indexed", fg="red", err=True)
         raise typer.Exit(1)
+    if report.outcome == "partial":
+        typer.secho(f"{len(report.errors)} input{'s' if len(report.errors) > 1 else ''} not indexed (listed above)",
+                    fg="red", err=True)
+        raise typer.Exit(2)
 
 
 def _print_report(report, settings: ServiceSettings, engine) -> None:
     for error in report.errors:
         typer.secho(f"skipped {error.origin}: {error.reason}", fg="yellow", err=True)
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning.origin}: {warning.message}", fg="yellow", err=True)
     state = engine.status()
     typer.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.errors)} skipped; {report.passages} passages embedded in {report.seconds:.1f}s. "
+        f"{len(report.errors)} skipped, {len(report.warnings)} warnings; "
+        f"{report.passages} passages embedded in {report.seconds:.1f}s. "
         f"Index {settings.index_dir}: {state.documents} articles, {state.passages} passages."
     )
 
@@ -122,6 +135,8 @@ def watch(
     def said(r: WatchRound) -> None:
         for error in r.errors:
             typer.secho(f"skipped {error.origin}: {error.reason}", fg="yellow", err=True)
+        for warning in getattr(r.report, "warnings", None) or []:
+            typer.secho(f"warning: {warning.origin}: {warning.message}", fg="yellow", err=True)
         typer.echo(f"round {r.number}: {len(r.new)} new, {r.known} known, {r.duplicates} duplicates, "
                    f"{len(r.errors)} failed")
 

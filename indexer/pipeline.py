@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from core.documents import Article, Passage
 from core.settings import Settings
-from indexer.ingest.readers import ReadError
+from indexer.ingest.readers import ReadError, ReadWarning
 from models.encoders import passage_spans
 from store.index import Index
 from store.types import Prepared, UpsertResult
@@ -38,13 +38,27 @@ class IndexReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    errors: list[ReadError] = field(default_factory=list)
+    errors: list[ReadError] = field(default_factory=list)  # inputs not indexed, each with its reason
+    warnings: list[ReadWarning] = field(default_factory=list)  # indexed, with something to know (an encoding)
     passages: int = 0
     seconds: float = 0.0
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated)
+
+    @property
+    def indexed(self) -> int:
+        """Articles that are in the index as given: added, updated or unchanged."""
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+    @property
+    def outcome(self) -> str:
+        """"complete" (everything given is indexed), "partial" (some inputs failed, the rest is
+        indexed) or "nothing" (nothing is indexed): what `fundstelle index` exits with (0, 2, 1)."""
+        if not self.indexed:
+            return "nothing"
+        return "partial" if self.errors else "complete"
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:
@@ -123,7 +137,11 @@ class ArticleIndexer:
         bar = tqdm(desc="indexing", unit=" articles", disable=not progress)
         for batch in _batched(items, self.batch_articles):
             report.errors.extend(item for item in batch if isinstance(item, ReadError))
-            latest = {a.doc_id: a for a in batch if isinstance(a, Article)}  # last one of an id wins
+            report.warnings.extend(ReadWarning(a.origin or a.doc_id, note)
+                                   for a in batch if isinstance(a, Article) for note in a.warnings)
+            # The last version of an id in a batch wins: the readers refuse two inputs that share a doc_id,
+            # so only a caller handing over versions of one article (the watcher, a script) gets here.
+            latest = {a.doc_id: a for a in batch if isinstance(a, Article)}
             stored = self.index.store.content_hashes(list(latest))
             todo = [a for a in latest.values() if stored.get(a.doc_id) != a.content_hash()]
             report.unchanged.extend(d for d in latest if stored.get(d) == latest[d].content_hash())

@@ -2,8 +2,8 @@
 
 A feed is recognised by its content (an XML document whose root is ``<rss>``, ``<feed>`` or
 ``<rdf:RDF>``), whatever its file name or content type says. Each item's link is fetched with the
-:class:`~indexer.ingest.fetch.Fetcher` and extracted as an HTML page; the item's title, date and author
-(or the feed's title) fill in what the page does not state. The doc_id is derived from the item
+:class:`~indexer.ingest.fetch.Fetcher` and extracted as an HTML page (or read as a PDF); the item's
+title, date and author, and the feed's title as the outlet, fill in what the page does not state. The doc_id is derived from the item
 URL, so the same article gets the same doc_id whether it comes from a feed or is indexed by URL.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from core.documents import Article
+from indexer.ingest.errors import ReadError
 from indexer.ingest.fetch import Fetcher
 from indexer.ingest.html import Fallback, article_from_html
-from indexer.ingest.readers import ReadError
 from text.metadata import parse_date
 
 MAX_FEED_BYTES = 10 * 1024 * 1024
@@ -39,7 +39,8 @@ class FeedItem:
     feed_title: str | None = None
 
     def fallback(self) -> Fallback:
-        return Fallback(title=self.title, source=self.feed_title or self.author, published=self.published,
+        """The item's author is an author, never the outlet: the feed's title is the outlet."""
+        return Fallback(title=self.title, source=self.feed_title, author=self.author, published=self.published,
                         url=self.url)
 
 
@@ -69,7 +70,7 @@ def doc_id_for_url(url: str) -> str:
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
     parts = urlsplit(canonical)
     segments = [s for s in parts.path.split("/") if s]
-    stem = re.sub(r"\.(?:s?html?|php|aspx?|jsp)$", "", segments[-1] if segments else "", flags=re.IGNORECASE)
+    stem = re.sub(r"\.(?:s?html?|php|aspx?|jsp|pdf)$", "", segments[-1] if segments else "", flags=re.IGNORECASE)
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:80].strip("-")
     if not slug:
@@ -130,7 +131,7 @@ def load_feed(source: str | Path, fetcher: Fetcher | None) -> tuple[list[FeedIte
     if isinstance(source, str) and re.match(r"^https?://", source, re.IGNORECASE):
         if fetcher is None:
             return ReadError(origin, "fetching URLs is not enabled here")
-        fetched = fetcher.fetch(source)
+        fetched = fetcher.fetch(source, kinds=("html", "feed"))  # a feed may come as text/html, never as a PDF
         if isinstance(fetched, ReadError):
             return fetched
         data, base = fetched.body, fetched.url
@@ -149,12 +150,20 @@ def load_feed(source: str | Path, fetcher: Fetcher | None) -> tuple[list[FeedIte
 
 
 def read_item(item: FeedItem, fetcher: Fetcher) -> Article | ReadError:
-    """Fetch one feed item's page and extract it."""
+    """Fetch one feed item's page (or PDF) and extract it."""
+    from indexer.ingest.pdf import article_from_pdf
+
     fetched = fetcher.fetch(item.url)
     if isinstance(fetched, ReadError):
         return fetched
-    if fetched.kind != "html":
+    if fetched.kind == "feed":
         return ReadError(item.url, f"the item links to a {fetched.content_type} document, not a web page")
+    if fetched.kind == "pdf":
+        try:
+            article = article_from_pdf(fetched.body, doc_id_for_url(item.url), url=fetched.url, origin=item.url)
+        except ValueError as exc:
+            return ReadError(item.url, f"{exc} (a {fetched.content_type} document)")
+        return item.fallback().fill(article)
     try:
         return article_from_html(fetched.body, doc_id_for_url(item.url), url=fetched.url, origin=item.url,
                                  charset=fetched.charset, fallback=item.fallback())

@@ -7,8 +7,8 @@ and the reason; no exception escapes :meth:`Fetcher.fetch`.
 Limits: connect and read time-outs, a total time per URL (a server that drips bytes slowly is cut
 off too), a maximum body size (read as a stream and stopped at the limit, a too large
 Content-Length refused before reading), a maximum number of redirects (a loop is reported as
-such), http and https only (also for every redirect target), and the content type: HTML pages and
-XML feeds only, anything else refused with its type before the body is read.
+such), http and https only (also for every redirect target), and the content type: HTML pages, PDF
+documents and XML feeds only, anything else refused with its type before the body is read.
 """
 
 from __future__ import annotations
@@ -21,13 +21,18 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from indexer.ingest.readers import ReadError
+from indexer.ingest.errors import ReadError
 
 USER_AGENT = "Fundstelle/0.1 (+https://github.com/fundstelle)"
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
+PDF_TYPES = {"application/pdf", "application/x-pdf"}
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml",
               "application/x-rss+xml"}
 REDIRECTS = {301, 302, 303, 307, 308}
+Kind = Literal["html", "pdf", "feed"]
+KIND_TYPES: dict[str, set[str]] = {"html": HTML_TYPES, "pdf": PDF_TYPES, "feed": FEED_TYPES}
+_KIND_NAMES = {"html": "HTML pages", "pdf": "PDF documents", "feed": "RSS/Atom feeds"}
+EVERY_KIND: tuple[Kind, ...] = ("html", "pdf", "feed")
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,10 @@ class Fetched:
     body: bytes
 
     @property
-    def kind(self) -> Literal["html", "feed"]:
-        return "html" if self.content_type in HTML_TYPES else "feed"
+    def kind(self) -> Kind:
+        if self.content_type in HTML_TYPES:
+            return "html"
+        return "pdf" if self.content_type in PDF_TYPES else "feed"
 
 
 class FetchFailed(Exception):
@@ -92,7 +99,7 @@ class Fetcher:
             timeout=timeout, follow_redirects=False, transport=transport,
             headers={"User-Agent": USER_AGENT,
                      "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
-                               "application/xml;q=0.9,text/xml;q=0.9",
+                               "application/xml;q=0.9,text/xml;q=0.9,application/pdf;q=0.8",
                      "Accept-Language": "de,en;q=0.8"},
         )
 
@@ -105,10 +112,11 @@ class Fetcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def fetch(self, url: str) -> Fetched | ReadError:
-        """The page or feed at ``url``, or a ReadError(origin=url, reason=...)."""
+    def fetch(self, url: str, kinds: tuple[Kind, ...] = EVERY_KIND) -> Fetched | ReadError:
+        """The page, PDF or feed at ``url``, or a ReadError(origin=url, reason=...). ``kinds``: what
+        may come back (a feed is never a PDF: following one, a PDF is refused before its body is read)."""
         try:
-            return self._fetch(url)
+            return self._fetch(url, kinds)
         except FetchFailed as exc:
             return ReadError(url, str(exc))
         except httpx.ConnectTimeout:
@@ -124,7 +132,7 @@ class Fetcher:
         except Exception as exc:  # a fetch must never take the whole run down
             return ReadError(url, f"unexpected error: {type(exc).__name__}: {exc}")
 
-    def _fetch(self, url: str) -> Fetched:
+    def _fetch(self, url: str, kinds: tuple[Kind, ...]) -> Fetched:
         limits = self.limits
         deadline = time.monotonic() + limits.total_timeout
         current, seen = url, [url]
@@ -146,9 +154,10 @@ class Fetcher:
                 if response.status_code != 200:
                     raise FetchFailed(f"unexpected HTTP status {response.status_code} {response.reason_phrase}")
                 media, charset = _media_type(response.headers.get("content-type"))
-                if media not in HTML_TYPES | FEED_TYPES:
-                    raise FetchFailed(
-                        f"unsupported content type {media or '(none given)'}; only HTML pages and RSS/Atom feeds")
+                if not any(media in KIND_TYPES[kind] for kind in kinds):
+                    names = [_KIND_NAMES[kind] for kind in kinds]
+                    listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+                    raise FetchFailed(f"unsupported content type {media or '(none given)'}; only {listed}")
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limits.max_bytes:
                     raise FetchFailed(f"too large ({_size(int(declared))}; the limit is {_size(limits.max_bytes)})")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from core.documents import Article
+from indexer.ingest.decoding import decoded_as, detect
 
 # trafilatura and htmldate log every page they cannot read at ERROR level; without a handler of the
 # application's, Python would print those to stderr beside our own ReadError for the same page.
@@ -64,11 +65,12 @@ class Page:
 
     text: str
     title: str | None = None
-    source: str | None = None  # outlet (og:site_name, JSON-LD publisher), else the author
-    author: str | None = None
+    source: str | None = None  # outlet (og:site_name, JSON-LD publisher); never the author
+    author: str | None = None  # <meta name="author">, JSON-LD author, a byline trafilatura found
     published: str | None = None  # ISO date
     url: str | None = None  # canonical URL
     host: str | None = None  # the site's host name: the source of last resort
+    encoding: str | None = None  # the encoding detected, where the page neither was UTF-8 nor declared one
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,18 @@ class Fallback:
 
     title: str | None = None
     source: str | None = None
+    author: str | None = None
     published: str | None = None
     url: str | None = None
+
+    def fill(self, article: Article) -> Article:
+        """``article`` with what it does not state taken from here (a feed item's PDF, say)."""
+        from dataclasses import replace
+
+        # a feed item's title is its publisher's; a PDF's title is at best its document title or a guess
+        return replace(article, title=self.title or article.title, source=article.source or self.source,
+                       author=article.author or self.author, published=article.published or self.published,
+                       url=article.url or self.url)
 
 
 def _squash(value: str) -> str:
@@ -162,17 +174,26 @@ def render_body(body) -> str:
     return "\n\n".join("\n".join(block) for block in blocks)
 
 
-def _decode(raw: bytes, charset: str | None) -> str | bytes:
-    """Use the charset the server declared or the page's <meta charset>; else let trafilatura guess."""
+# What browsers do (WHATWG Encoding): a page that declares Latin-1 or ASCII is read as Windows-1252,
+# whose „“ quotes and € sign such pages hold (in Latin-1 those bytes are control characters).
+_AS_BROWSERS_READ = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
+                     "ascii": "cp1252", "iso8859-1": "cp1252", "l1": "cp1252"}
+
+
+def _decode(raw: bytes, charset: str | None) -> tuple[str | bytes, str | None]:
+    """The page's text and the encoding detected, if one had to be: the charset the server declared,
+    the page's <meta charset>, UTF-8, or else what charset-normalizer detects (reported). Where nothing
+    fits, the bytes go to trafilatura, which guesses on its own."""
     head = raw[:4096].decode("ascii", errors="ignore")
     meta = re.search(r"<meta[^>]+charset\s*=\s*[\"']?([\w-]+)", head, re.IGNORECASE)
-    for candidate in (charset, meta[1] if meta else None):
+    for candidate in (charset, meta[1] if meta else None, "utf-8"):
         if candidate:
             try:
-                return raw.decode(candidate)
+                return raw.decode(_AS_BROWSERS_READ.get(candidate.lower(), candidate)), None
             except (LookupError, UnicodeDecodeError):
                 continue
-    return raw
+    detected = detect(raw) if b"\x00" not in raw else None
+    return (detected.text, detected.encoding) if detected is not None else (raw, None)
 
 
 def _as_document(html: str) -> str:
@@ -182,13 +203,14 @@ def _as_document(html: str) -> str:
     return f"<html><body><article>{html}</article></body></html>"
 
 
-def _named_source(sitename: str | None, author: str | None, url: str | None) -> str | None:
-    """The outlet when the page names it, else the author; not the bare host name, which trafilatura
-    puts in ``sitename`` when the page names no outlet (that comes last, after feed metadata)."""
+def _named_source(sitename: str | None, url: str | None) -> str | None:
+    """The outlet when the page names it; not the bare host name, which trafilatura puts in
+    ``sitename`` when the page names no outlet (that comes last, after feed metadata), and never the
+    author (a byline is an author, not an outlet)."""
     sitename = _squash(sitename or "") or None
     if sitename and sitename.lower().removeprefix("www.") != _host(url):
         return sitename
-    return _squash(author or "") or None
+    return None
 
 
 def _host(url: str | None) -> str:
@@ -201,10 +223,11 @@ def extract_page(html: str | bytes, url: str | None = None, charset: str | None 
 
     if not html.strip():
         raise ValueError("empty page")
+    detected = None
     if isinstance(html, bytes):
         if len(html) > MAX_HTML_BYTES:
             raise ValueError(f"page too large ({len(html)} bytes; at most {MAX_HTML_BYTES})")
-        html = _decode(html, charset)
+        html, detected = _decode(html, charset)
     if isinstance(html, str):
         html = _as_document(html)
     try:
@@ -218,11 +241,12 @@ def extract_page(html: str | bytes, url: str | None = None, charset: str | None 
     return Page(
         text=text,
         title=_squash(document.title or "") or None,
-        source=_named_source(document.sitename, document.author, page_url),
+        source=_named_source(document.sitename, page_url),
         author=_squash(document.author or "") or None,
         published=document.date or None,
         url=page_url,
         host=_host(page_url) or None,
+        encoding=detected,
     )
 
 
@@ -245,9 +269,12 @@ def article_from_html(
 
     page = extract_page(html, url=url, charset=charset)
     fallback = fallback or Fallback()
-    title = page.title or fallback.title or detect_metadata(page.text).title
+    meta = detect_metadata(page.text)
     return Article(
-        doc_id=doc_id, title=title, text=page.text, source=page.source or fallback.source or page.host,
-        published=page.published or fallback.published, url=page.url or fallback.url or _http_url(url),
-        origin=origin,
+        doc_id=doc_id, title=page.title or fallback.title or meta.title, text=page.text,
+        source=page.source or fallback.source or page.host,
+        published=page.published or fallback.published or meta.published,
+        url=page.url or fallback.url or _http_url(url), origin=origin,
+        author=page.author or fallback.author or meta.author, place=meta.place,
+        warnings=(decoded_as(page.encoding),) if page.encoding else (),
     )

@@ -12,9 +12,10 @@ every word of prose and drops only markup:
   short list item ("Kosten: 2,3 Milliarden Euro", which is prose);
 - a YAML front matter block (``---`` … ``---``) is metadata, not text.
 
-Metadata: the title is the first heading; a byline (``*Von Anna Muster, dpa*``), a date line and a
-URL line near the top are recognised by :func:`text.metadata.detect_metadata` on the rendered
-text, exactly as the cleaner sees them, so they become metadata rather than headings or passages.
+Metadata: the title is the first heading; a byline (``*Von Anna Muster, dpa*``: the author, and
+the outlet if one is named), a date line, a dateline and a URL line near the top are recognised by
+:func:`text.metadata.detect_metadata` on the rendered text, exactly as the cleaner sees them, so
+they become metadata rather than headings or passages. A byline's author never becomes the source.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.)[ \t]*(?:\
 _FRONT_KEYS = {
     "title": "title", "headline": "title",
     "date": "published", "published": "published", "pubdate": "published", "datum": "published",
-    "author": "author", "autor": "author", "autorin": "author", "by": "author",
+    "author": "author", "autor": "author", "autorin": "author", "by": "author", "place": "place", "ort": "place",
     "source": "source", "publisher": "source", "outlet": "source", "quelle": "source", "site": "source",
     "url": "url", "link": "url", "canonical": "url", "canonical_url": "url",
 }
@@ -44,6 +45,7 @@ class MarkdownArticle:
     author: str | None = None
     published: str | None = None
     url: str | None = None
+    place: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -207,8 +209,9 @@ def read_markdown(source: str) -> MarkdownArticle:
     return MarkdownArticle(
         text=text,
         title=front.get("title") or heading or meta.title,
-        source=front.get("source") or meta.source or front.get("author"),
+        source=front.get("source") or meta.source,
         author=front.get("author") or meta.author,
+        place=front.get("place") or meta.place,
         published=parse_date(front.get("published", "")) or meta.published,
         url=front.get("url") if re.match(r"^https?://\S+$", front.get("url", "")) else meta.url,
     )

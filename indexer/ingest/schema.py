@@ -13,9 +13,14 @@ DOC_ID_MAX = 200
 TITLE_MAX = 1000
 TEXT_MAX = 2_000_000
 HTML_MAX = 10_000_000  # a web page is mostly markup; the request body limit applies first
-# Letters, digits and a few separators; no slashes, no "..", no control characters, so an
-# id can never be mistaken for a path or smuggle bytes into logs and URLs.
-DOC_ID_PATTERN = r"^[\w][\w.:@+-]*$"
+AUTHOR_MAX = 300
+# Letters, digits and a few separators, in segments joined by "/" (a file's path below the folder
+# given to `fundstelle index`: "2024/haushalt"). Each segment starts with a letter or digit, so an id
+# never starts with "/", never holds "//", "./" or "../" and no control characters: it can never be
+# mistaken for a path outside the archive or smuggle bytes into logs and URLs.
+DOC_ID_PATTERN = r"^[\w][\w.:@+-]*(?:/[\w][\w.:@+-]*)*$"
+DOC_ID_RULES = (f"letters, digits and _ . : @ + -, in segments joined by / (each starting with a letter or digit), "
+                f"up to {DOC_ID_MAX} characters, no '..'")
 
 
 def _iso_date(value: str | None) -> str | None:
@@ -85,7 +90,9 @@ class ArticleBody(BaseModel):
     title: Title | None = None
     text: Text | None = None
     html: Html | None = Field(None, description='A web page (or a fragment of one) instead of "text".')
-    source: Annotated[str, StringConstraints(max_length=300), AfterValidator(valid_unicode)] | None = None
+    source: Annotated[str, StringConstraints(max_length=300), AfterValidator(valid_unicode)] | None = Field(
+        None, description="The outlet (newspaper, agency, site); a byline's author goes in author.")
+    author: Annotated[str, StringConstraints(max_length=AUTHOR_MAX), AfterValidator(valid_unicode)] | None = None
     url: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)] | None = None
     published: Annotated[str, StringConstraints(max_length=40), AfterValidator(_iso_date)] | None = None
 
@@ -104,6 +111,7 @@ class ArticleBody(BaseModel):
             self.text, self.html = page.text, None
             self.title = self.title or (page.title[:TITLE_MAX] if page.title else None)
             self.source = self.source or (page.source[:300] if page.source else None)
+            self.author = self.author or (page.author[:AUTHOR_MAX] if page.author else None)
             self.published = self.published or page.published
             self.url = self.url or (page.url if page.url and len(page.url) <= 2000 else None)
         if self.title is None or not self.title.strip():
@@ -116,7 +124,7 @@ class ArticleBody(BaseModel):
         text = self.text.replace("\r\n", "\n").replace("\r", "\n")
         return Article(
             doc_id=doc_id, title=self.title.strip(), text=text, source=(self.source or "").strip() or None,
-            published=self.published, url=self.url, origin=origin,
+            published=self.published, url=self.url, origin=origin, author=(self.author or "").strip() or None,
         )
 
 

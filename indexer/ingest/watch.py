@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from core.documents import Article
+from indexer.ingest.errors import ReadError
 from indexer.ingest.feeds import canonical_item_url, doc_id_for_url, load_feed, read_item
 from indexer.ingest.fetch import Fetcher
-from indexer.ingest.readers import ReadError
 
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"(\d+(?:\.\d+)?)\s*(sec|min|s|m|h|d)?", re.IGNORECASE)
