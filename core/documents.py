@@ -48,7 +48,8 @@ _HASHED_WHEN_SET = {"author", "place", "pages"}
 
 @dataclass(frozen=True)
 class Span:
-    """A kept piece of an article: ``text[start:end]``, in paragraph ``paragraph`` (1-based)."""
+    """A kept piece of an article: ``text[start:end]``, in body paragraph ``paragraph`` (1-based, counted as a
+    reader counts them: title, kicker, dateline, byline and headings are not paragraphs; see text.cleaning)."""
 
     start: int
     end: int

@@ -81,8 +81,9 @@ class ArticleBody(BaseModel):
 
     The article is ``text`` (plain text, stored as given) or ``html`` (a web page or fragment: its
     article text is extracted and stored, as for ``.html`` files). Without a ``title`` the title comes
-    from the text (its headline, or the first sentence of its lead); a page's own title, outlet, date
-    and canonical URL fill in the fields not given.
+    from the text (its headline, or the first sentence of its lead); a page's own title, outlet,
+    author, date and canonical URL fill in the fields not given. ``source`` is the outlet, ``author``
+    the person who wrote it.
     """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)

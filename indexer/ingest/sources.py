@@ -66,7 +66,16 @@ def _file_input(path: Path, folder: Path | None) -> FileInput:
 
 def plan(inputs: Iterable[str | Path]) -> Iterator[Input]:
     """Each input as what will be read: files (folders walked, in a stable order), URLs, and a
-    ReadError for what is neither (a missing path, a device)."""
+    ReadError for what is neither (a missing path, a device). A file named twice (itself and in its
+    folder, say) is one input: it is read once, as it was named first."""
+    seen: set[Path] = set()
+
+    def once(path: Path, folder: Path | None) -> Iterator[FileInput]:
+        real = path.resolve()
+        if real not in seen:
+            seen.add(real)
+            yield _file_input(path, folder)
+
     for raw in inputs:
         if isinstance(raw, str) and URL.match(raw.strip()):
             yield UrlInput(raw.strip())
@@ -74,9 +83,12 @@ def plan(inputs: Iterable[str | Path]) -> Iterator[Input]:
         path = Path(raw)
         if path.is_dir():
             for item in _walk(path):
-                yield item if isinstance(item, ReadError) else _file_input(item, path)
+                if isinstance(item, ReadError):
+                    yield item
+                else:
+                    yield from once(item, path)
         elif path.is_file():
-            yield _file_input(path, None)
+            yield from once(path, None)
         elif path.exists():
             yield ReadError(str(path), "not a regular file or folder")
         else:

@@ -127,3 +127,9 @@ def test_a_page_named_twice_is_read_once(web):
     with Fetcher() as fetcher:
         items = list(read_inputs([url, url], fetcher))
     assert len(items) == 1 and isinstance(items[0], Article)
+
+
+def test_a_file_named_twice_is_read_once(archive):
+    articles, errors = split(read_articles([archive, archive / "2024" / "haushalt.txt", archive / "impressum.txt"]))
+    assert not errors and [a.doc_id for a in articles] == ["impressum", "2024/haushalt", "2025/haushalt",
+                                                          "2025/Ressort-Politik/Wahl-Nachlese"]
