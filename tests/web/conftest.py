@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -109,6 +110,20 @@ def fundstelle_server(tmp_path_factory: pytest.TempPathFactory):
         stop_server(running)
 
 
+@contextmanager
+def serve_archive(work: Path, inputs: list[Path]):
+    """``fundstelle index INPUTS`` into WORK/index and ``fundstelle serve`` it: an archive other than the
+    bundled one, for a test module that needs its own articles."""
+    index_dir = work / "index"
+    env = _server_env()
+    cli("index", *map(str, inputs), "--index-dir", str(index_dir), env=env, timeout=INDEX_TIMEOUT_S)
+    running = start_server(index_dir, env=env, log_path=work / "serve.log")
+    try:
+        yield Server(base_url=running.url, index_dir=index_dir, log=work / "serve.log", process=running.process)
+    finally:
+        stop_server(running)
+
+
 @pytest.fixture(scope="session")
 def hostile():
     """The hostile article as indexed, its two payloads and a question that retrieves it."""
@@ -177,7 +192,7 @@ class Chat:
         else:
             self.page.get_by_role("button", name="Frage senden").click()
         turn = self.turns().nth(before)
-        turn.locator(".answer, .notice").first.wait_for()
+        turn.locator(".answer, .timeline, .notice").first.wait_for()
         return turn
 
     def console_errors(self) -> list[str]:
@@ -185,6 +200,29 @@ class Chat:
 
     def csp_violations(self) -> list[str]:
         return list(self.page.evaluate("window.__cspViolations || []"))
+
+    def article_text(self) -> str:
+        """The article view's text as shown: its prose, headings and the collapsed left-out lines, in order."""
+        return self.page.locator("#source-text").evaluate(
+            "e => [...e.querySelectorAll('.para, .left-out-line')].map(n => n.textContent).join('\\n')")
+
+    def assert_in_view(self, turn) -> None:
+        """A new answer is in view whole: its turn starts right under the top bar, or ends above the
+        composer (a turn taller than the window starts at its top; a short one shows whole)."""
+        top_bar = self.page.locator(".topbar").bounding_box()
+        composer = self.page.locator("#ask-form").bounding_box()
+        box = turn.bounding_box()
+        starts_at_top = top_bar["y"] + top_bar["height"] - 2 <= box["y"] <= top_bar["y"] + top_bar["height"] + 40
+        whole = box["y"] >= top_bar["y"] + top_bar["height"] - 2 and box["y"] + box["height"] <= composer["y"] + 2
+        assert starts_at_top or whole, f"turn at {box}, top bar {top_bar}, composer {composer}"
+        first = turn.locator(".card, .tl-row").first.bounding_box()
+        assert first["y"] + first["height"] <= composer["y"] + 2, "the first passage is hidden under the composer"
+
+    def save_docs_screenshot(self, name: str) -> Path:
+        """Save ``docs/NAME`` (the README shows it), so the picture stays current with the page."""
+        path = REPO_ROOT / "docs" / name
+        self.page.screenshot(path=str(path))
+        return path
 
     def screenshot(self, name: str, *, full_page: bool = True) -> Path:
         """Save ``artifacts/NAME``; a full page shot grows the viewport so sticky parts stay in place."""

@@ -55,9 +55,12 @@ def test_question_shows_cited_passages(chat):
     marked = marks.first.text_content()
     assert marked.strip() and marked in texts[hits[0]]
 
-    # every card carries rank, title and a numbered citation
+    # every card carries rank, title, a numbered citation and its confidence in words
     for i in range(cards.count()):
         expect(cards.nth(i).get_by_role("link", name=f"[{i + 1}]", exact=True)).to_have_count(1)
+        expect(cards.nth(i).locator(".card-confidence")).to_have_text(re.compile(r"Konfidenz: (sicher|wahrscheinlich|unsicher)"))
+    # the answer as a whole says how sure it is, in words a journalist reads
+    expect(turn.locator(".answer-meta .answer-confidence")).to_have_text(re.compile(r"Konfidenz: (sicher|wahrscheinlich)$"))
     expect(chat.page.locator("#send")).to_be_enabled()
     _assert_clean(chat)
 
@@ -82,14 +85,14 @@ def test_citation_opens_source_and_conversation_continues(chat):
     assert cited.text_content() == passage_text
     expect(cited).to_be_in_viewport()
 
-    # the panel shows the article's full stored text
+    # the panel shows the article's full stored text: its prose as the article, the rest collapsed
     href = link.get_attribute("href")
     assert href.startswith("/api/documents/")
     document = chat.page.request.get(chat.base_url + href).json()
-    shown = panel.locator("#source-text").text_content()
-    assert _squash(shown) == _squash(document["text"])
+    assert _squash(chat.article_text()) == _squash(document["text"])
     assert passage_text in document["text"]
     chat.screenshot("chat-source.png", full_page=False)
+    chat.save_docs_screenshot("chat-page.png")  # the README's picture of the page: a real answer
 
     # close with the button: panel gone, focus back on the citation
     chat.page.get_by_role("button", name="Quelle schließen").click()
@@ -100,6 +103,7 @@ def test_citation_opens_source_and_conversation_continues(chat):
     second = chat.ask(MISSILES)
     expect(chat.turns()).to_have_count(2)
     expect(second.locator(".card").first).to_be_visible()
+    chat.assert_in_view(second)  # the new answer scrolls into view whole, not only a card's title
     expect(first.locator(".card").first.locator(".passage-text")).to_have_text(passage_text)
     expect(first.locator(".msg-user")).to_contain_text(SOLDIERS)
     expect(second.locator(".msg-user")).to_contain_text(MISSILES)

@@ -43,8 +43,11 @@ def _open_filters(chat):
     return controls
 
 
-def _card_days(turn) -> list[str]:
-    return [t.get_attribute("datetime") for t in turn.locator(".card .card-meta time").all()]
+def _card_days(turn, cards: str = ".card") -> list[str]:
+    return [t.get_attribute("datetime") for t in turn.locator(f"{cards} .card-meta time").all()]
+
+
+FINDINGS = ".answer > ol.cards > .card"  # the passages that answer; the rest is set apart (.apart)
 
 
 @pytest.fixture
@@ -98,10 +101,28 @@ def test_period_control_and_date_order(chat):
 
     chat.page.get_by_label("Reihenfolge").select_option("date")
     expect(chat.page.locator("#filters-state")).to_contain_text("neueste zuerst")
-    newest = chat.ask(BRIDGE)
-    days = _card_days(newest)
-    assert days == sorted(days, reverse=True), days
+    with chat.page.expect_response("**/api/ask") as answered:
+        newest = chat.ask(BRIDGE)
+    response = answered.value.json()
     assert bodies[-1]["sort"] == "date"
+    # date order shows only the passages that answer as findings, newest first, and counts only them
+    answering = [p for p in response["passages"] if p["confidence"] >= 0.5]
+    below = [p for p in response["passages"] if p["confidence"] < 0.5]
+    findings = newest.locator(FINDINGS)
+    expect(findings).to_have_count(len(answering))
+    assert answering, "nothing answers the bridge question"
+    days = _card_days(newest, FINDINGS)
+    assert days == sorted(days, reverse=True), days
+    expect(newest.locator(".answer-count")).to_have_text(
+        "1 Fundstelle" if len(answering) == 1 else f"{len(answering)} Fundstellen")
+    # the rest apart: collapsed, muted, nothing in them highlighted as an answer
+    apart = newest.locator(".answer .apart .card")
+    expect(apart).to_have_count(len(below))
+    if below:
+        assert newest.locator(".answer .apart").evaluate("e => e.open") is False
+        assert apart.count() == newest.locator(".answer .apart .card.card-muted").count()
+        expect(newest.locator(".answer .apart mark")).to_have_count(0)
+        assert set(apart.locator(".card-confidence").all_text_contents()) == {"Konfidenz: unsicher"}
     chat.screenshot("chat-filter-period.png")
 
     # reset: everything again, and the request carries no filters
@@ -143,7 +164,7 @@ def test_article_link_and_copy_citation(clip_chat):
     expect(copy).to_have_text("Kopiert ✓")
     expect(chat.page.locator("#announcer")).to_have_text("Zitat in die Zwischenablage kopiert.")
     copied = chat.page.evaluate("navigator.clipboard.readText()")
-    assert copied == f"„{title}“, Tagesblick, 21. Mai 2025, Absatz {paragraph}. {BRIDGE_URL}"
+    assert copied == f"„{title}“, Anna Muster, Tagesblick, 21. Mai 2025, Absatz {paragraph}. {BRIDGE_URL}"
     chat.screenshot("chat-copy-citation.png", full_page=False)
     expect(copy).to_have_text("Zitat kopieren", timeout=10_000)  # the confirmation goes again
 
@@ -210,14 +231,17 @@ def test_no_answer_shows_a_notice_and_the_nearest_passages_as_such(chat):
     body = responses[-1].json()
     assert body["answer_found"] is False, "the service finds an answer to the football question"
     notice = turn.locator(".notice-none")
+    expect(notice.locator(".notice-title")).to_have_text("Keine Antwort im Archiv")
     expect(notice).to_contain_text("Nichts im Archiv beantwortet diese Frage.")
     expect(notice).to_contain_text("am nächsten")
     answer = turn.locator(".answer.is-nearest")
     expect(answer).to_have_attribute("aria-label", "Nächstgelegene Stellen, keine Antwort")
     expect(answer.locator(".answer-meta")).to_contain_text("nächstgelegene Stellen")
+    expect(answer.locator(".answer-meta")).not_to_contain_text("Fundstelle")  # nothing counted as a finding
     cards = answer.locator(".card")
     expect(cards).to_have_count(len(body["passages"]))
     assert cards.count() == answer.locator(".card.card-muted").count() >= 1
+    expect(answer.locator("mark")).to_have_count(0)  # nothing highlighted as if it answered
     style = cards.first.locator(".card-inner").evaluate("e => getComputedStyle(e).borderTopStyle")
     assert style == "dashed", "the nearest passages look different from an answer's"
     chat.screenshot("chat-no-answer.png")
