@@ -45,18 +45,20 @@ def index_command(address: str, settings: ServiceSettings, paths: list[Path], sh
         return _fail(exc)
     for error in report.errors:
         typer.secho(f"skipped {error.origin}: {error.reason}", fg="yellow", err=True)
+    for warning in report.warnings:
+        typer.secho(f"warning: {warning.origin}: {warning.message}", fg="yellow", err=True)
     documents = sum(d for d, _ in report.shards)
     passages = sum(p for _, p in report.shards)
     per_shard = ", ".join(f"{d}/{p}" for d, p in report.shards)
     typer.echo(
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(report.errors)} skipped; {report.passages} passages embedded in {report.seconds:.1f}s. "
+        f"{len(report.errors)} skipped, {len(report.warnings)} warnings; {report.passages} passages embedded in "
+        f"{report.seconds:.1f}s. "
         f"Archive {root} ({len(report.shards)} shards, articles/passages {per_shard}): "
         f"{documents} articles, {passages} passages."
     )
-    if report.errors and not (report.added or report.updated or report.unchanged):
-        return 1
-    return 0
+    # as the single node: 0 all given indexed or unchanged, 2 some inputs failed (the rest indexed), 1 nothing
+    return {"complete": 0, "partial": 2, "nothing": 1}[report.outcome]
 
 
 def serve_command(address: str, settings: ServiceSettings, replicas: int = 1, ingress_replicas: int = 1,

@@ -2,8 +2,10 @@
 
 The stages, each where its work belongs:
 
-1. **read** (Ray Data tasks): the driver lists the input files (as `fundstelle index` does: folders
-   recursively, unsupported files reported); each file is read in a task by the single-node readers.
+1. **read** (Ray Data tasks): the driver plans the inputs as `fundstelle index` does
+   (:func:`indexer.ingest.sources.plan`: folders recursively, doc_ids from the paths below the folder given,
+   unsupported files reported, inputs that would share a doc_id refused before anything is read); each file
+   is read in a task by the single-node readers.
 2. **clean + chunk** (tasks): each article's shard is ``sha1(doc_id) mod N`` (:mod:`scaleout.manifest`);
    the shard's writer says which articles are stored with the same content hash already; those are
    skipped before embedding (a re-run embeds nothing it has), the rest are cleaned and chunked by the
@@ -31,7 +33,9 @@ from pathlib import Path
 from core.documents import Article
 from core.errors import IndexProblem
 from core.settings import Settings
-from indexer.ingest.readers import ReadError, iter_files, read_file
+from indexer.ingest.errors import ReadWarning
+from indexer.ingest.readers import ReadError, read_file
+from indexer.ingest.sources import FileInput, UrlInput, claims_of, plan
 from indexer.pipeline import IndexReport
 from scaleout.cluster import import_ray
 from scaleout.manifest import Manifest, ModelIdentity, check, create_or_check, read_manifest, shard_dir
@@ -81,8 +85,9 @@ class ShardWriter:
 
 # -- Ray Data stages (rows carry one pickled item each: Arrow need not know our dataclasses) ---------
 
-def _read(row: dict) -> list[dict]:
-    return [{"item": pickle.dumps(item)} for item in read_file(Path(row["path"]))]
+def _read(row: dict, refused: dict[str, str]) -> list[dict]:
+    found = read_file(Path(row["path"]), doc_id=row["doc_id"] or None, refused=refused)
+    return [{"item": pickle.dumps(item)} for item in found]
 
 
 def _chunk(batch: dict, settings: Settings, shards: int, writers: list) -> dict:
@@ -104,6 +109,7 @@ def _chunk(batch: dict, settings: Settings, shards: int, writers: list) -> dict:
         if isinstance(item, ReadError):
             out.append(("error", item.origin, item.reason))
             continue
+        out.extend(("warning", item.origin or item.doc_id, note) for note in item.warnings)
         shard = shard_of(item.doc_id, shards)
         if stored[shard].get(item.doc_id) == item.content_hash():
             out.append(("unchanged", shard, item.doc_id))
@@ -159,12 +165,18 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
     model = ModelIdentity.of(load_encoder(settings))
     manifest: Manifest = create_or_check(root, shards, model)
     report = ShardedReport()
-    files: list[str] = []
-    for item in iter_files(list(inputs)):
+    planned = list(plan(inputs))
+    claims = claims_of(planned)
+    files: list[dict] = []
+    for item in planned:
         if isinstance(item, ReadError):
             report.errors.append(item)
+        elif isinstance(item, UrlInput):
+            report.errors.append(ReadError(item.url, "URLs are fetched by `fundstelle index` without --ray"))
+        elif isinstance(item, FileInput) and str(item.path) in claims.refused:
+            report.errors.append(ReadError(str(item.path), claims.refused[str(item.path)]))
         else:
-            files.append(str(item))
+            files.append({"path": str(item.path), "doc_id": item.doc_id or ""})
 
     writer_class = ray.remote(ShardWriter)
     writers = [writer_class.options(num_cpus=WRITER_CPUS, resources=shard_resources(i, pin_shards),
@@ -181,8 +193,8 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
         context.enable_progress_bars = progress
         batch = settings.index_batch_articles
         dataset = (
-            ray.data.from_items([{"path": f} for f in files], override_num_blocks=max(1, min(len(files), 200)))
-            .flat_map(_read, num_cpus=READ_CPUS)
+            ray.data.from_items(files, override_num_blocks=max(1, min(len(files), 200)))
+            .flat_map(_read, fn_args=(claims.refused,), num_cpus=READ_CPUS)
             .map_batches(_chunk, fn_args=(settings, manifest.shards, writers), batch_size=batch,
                          num_cpus=READ_CPUS)
             .map_batches(_Embedder, fn_constructor_args=(settings,), batch_size=batch,
@@ -207,6 +219,8 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
                     kind, *rest = pickle.loads(blob)
                     if kind == "error":
                         report.errors.append(ReadError(rest[0], rest[1]))
+                    elif kind == "warning":
+                        report.warnings.append(ReadWarning(rest[0], rest[1]))
                     elif kind == "unchanged":
                         report.unchanged.append(rest[1])
                     else:

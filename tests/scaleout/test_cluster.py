@@ -121,6 +121,31 @@ def test_index_report_and_rerun_is_idempotent(cluster, archive, single_node):
     assert refused.returncode == 2 and "has 2 shards, not 3" in refused.stderr
 
 
+def test_files_in_sub_folders_keep_their_paths_and_collisions_are_refused(cluster, tmp_path):
+    """As on one node: doc_ids from the path below the folder given; two inputs of one doc_id are both refused."""
+    folder = tmp_path / "archiv"
+    for year, euros in (("2024", "3,1"), ("2025", "4,2")):
+        (folder / year).mkdir(parents=True)
+        (folder / year / "haushalt.txt").write_text(f"Haushalt {year}\n\nDer Haushalt umfasst {euros} Milliarden Euro. "
+                                                    "Der Rat hat ihn beschlossen.\n", encoding="utf-8")
+    (folder / "brief.txt").write_text("Ein Brief\n\nDer Brief kam am Montag an.\n", encoding="utf-8")
+    (folder / "brief.md").write_text("# Ein Brief\n\nDer Brief kam am Dienstag an.\n", encoding="utf-8")
+    root = tmp_path / "shards"
+    run = cli("index", "--ray", cluster, "--shards", "2", "--index-dir", str(root), "-q", str(folder), env=RAY_ENV,
+              timeout=900, check=False)
+    assert run.returncode == 2, run.stdout + run.stderr  # some inputs failed, the rest is indexed
+    assert "2 added" in run.stdout and "brief.txt" in run.stderr and "brief.md" in run.stderr
+    from scaleout.manifest import read_manifest, shard_dir
+    from store.store import Store
+
+    stored = set()
+    for shard in range(read_manifest(root).shards):
+        store = Store(shard_dir(root, shard) / "fundstelle.sqlite3")
+        stored |= {row[0] for row in store.conn.execute("SELECT doc_id FROM documents")}
+        store.close()
+    assert stored == {"2024/haushalt", "2025/haushalt"}
+
+
 def test_ready_reports_each_shard(server, single_node):
     ready = server.get("/readyz").json()
     assert ready["status"] == "ready"
