@@ -161,7 +161,8 @@ function renderResult(turn, record) {
       onTimeline: (button) => {
         if (state.busy) return;
         button.disabled = true;
-        runTurn("timeline", record.question, timelineBody(record.body), timelineLabel(record.label));
+        runTurn("timeline", record.question, timelineBody(record.body || { question: record.question }),
+          timelineLabel(record.label));
       },
     });
   }

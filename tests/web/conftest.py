@@ -1,11 +1,12 @@
 """Browser tests of the chat page: a real service on loopback, a real index, a real chromium.
 
-The session starts ``fundstelle index`` on the bundled corpus, one hostile JSONL article
-(markup and script in its title, source and text), the news pages of tests/fixtures/web (outlets
-with dates and URLs: Tagesblick, Alpenecho, Hansepost, Kreisanzeiger) and one hostile news page
-whose extracted title, outlet and text carry markup (``hostile_extracted.html``), then
-``fundstelle serve`` on a free loopback port, and drives Debian's chromium (``/usr/bin/chromium``)
-through Playwright.
+The session runs ``fundstelle index`` (tests.conftest.cli_here: in this process, with its model) on
+the bundled corpus, one hostile JSONL article (markup and script in its title, source and text), the
+news pages of tests/fixtures/web (outlets with dates and URLs: Tagesblick, Alpenecho, Hansepost,
+Kreisanzeiger) and one hostile news page whose extracted title, outlet and text carry markup
+(``hostile_extracted.html``), then serves it as ``fundstelle serve`` does (tests.conftest.serve_here:
+uvicorn in a thread of this process) on a free loopback port, and drives Debian's chromium
+(``/usr/bin/chromium``) through Playwright.
 
 Set ``FUNDSTELLE_WEB_BASE_URL`` to run the tests against an already running service
 instead (it must serve an index holding the same corpus and hostile article).
@@ -23,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import cli, start_server, stop_server
+from tests.conftest import cli_here, serve_here, served_settings, stop_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_CORPUS = REPO_ROOT / "data" / "corpus"
@@ -42,7 +43,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-INDEX_TIMEOUT_S = 600
 UI_TIMEOUT_MS = 30_000
 
 # One article whose title, source and text carry markup and script. It must be shown
@@ -74,7 +74,7 @@ EXTRACTED_QUESTION = "Wann öffnet die Stadtbibliothek sonntags und was kostet d
 
 
 def _server_env() -> dict[str, str]:
-    # The page cannot send tokens: the server runs without a read token (see start_server).
+    # The page cannot send tokens: the server runs without a read token (see served_settings).
     return {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
 
 
@@ -88,7 +88,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def fundstelle_server(tmp_path_factory: pytest.TempPathFactory):
-    """A real ``fundstelle serve`` over a real index of the corpus plus the hostile article."""
+    """The real service on loopback over a real index of the corpus plus the hostile article."""
     external = os.environ.get("FUNDSTELLE_WEB_BASE_URL")
     if external:
         yield Server(base_url=external.rstrip("/"))
@@ -101,11 +101,10 @@ def fundstelle_server(tmp_path_factory: pytest.TempPathFactory):
     env = _server_env()
 
     pages = [str(p) for p in (*NEWS_PAGES, HOSTILE_PAGE)]
-    cli("index", str(BUNDLED_CORPUS), str(hostile_file), *pages, "--index-dir", str(index_dir), env=env,
-        timeout=INDEX_TIMEOUT_S)
-    running = start_server(index_dir, env=env, log_path=work / "serve.log")
+    cli_here("index", str(BUNDLED_CORPUS), str(hostile_file), *pages, "--index-dir", str(index_dir), env=env)
+    running = serve_here(served_settings(index_dir))
     try:
-        yield Server(base_url=running.url, index_dir=index_dir, log=work / "serve.log", process=running.process)
+        yield Server(base_url=running.url, index_dir=index_dir)
     finally:
         stop_server(running)
 
@@ -116,10 +115,10 @@ def serve_archive(work: Path, inputs: list[Path]):
     bundled one, for a test module that needs its own articles."""
     index_dir = work / "index"
     env = _server_env()
-    cli("index", *map(str, inputs), "--index-dir", str(index_dir), env=env, timeout=INDEX_TIMEOUT_S)
-    running = start_server(index_dir, env=env, log_path=work / "serve.log")
+    cli_here("index", *map(str, inputs), "--index-dir", str(index_dir), env=env)
+    running = serve_here(served_settings(index_dir))
     try:
-        yield Server(base_url=running.url, index_dir=index_dir, log=work / "serve.log", process=running.process)
+        yield Server(base_url=running.url, index_dir=index_dir)
     finally:
         stop_server(running)
 

@@ -61,6 +61,17 @@ def test_question_shows_cited_passages(chat):
         expect(cards.nth(i).locator(".card-confidence")).to_have_text(re.compile(r"Konfidenz: (sicher|wahrscheinlich|unsicher)"))
     # the answer as a whole says how sure it is, in words a journalist reads
     expect(turn.locator(".answer-meta .answer-confidence")).to_have_text(re.compile(r"Konfidenz: (sicher|wahrscheinlich)$"))
+
+    # the README's picture of the page: this answer, with the article view open at a passage whose
+    # article names its outlet and author
+    byline = cards.filter(has=chat.page.locator(".meta-author")).first
+    expect(byline).to_be_visible()
+    byline.locator(".cite").click()
+    panel = chat.page.locator("#source-panel")
+    expect(panel.locator("#source-meta .meta-author")).to_be_visible()
+    expect(panel.locator("mark.cited")).to_be_in_viewport()
+    chat.page.wait_for_timeout(200)  # let the panel's entrance settle
+    chat.save_docs_screenshot("chat-page.png")
     expect(chat.page.locator("#send")).to_be_enabled()
     _assert_clean(chat)
 
@@ -92,7 +103,6 @@ def test_citation_opens_source_and_conversation_continues(chat):
     assert _squash(chat.article_text()) == _squash(document["text"])
     assert passage_text in document["text"]
     chat.screenshot("chat-source.png", full_page=False)
-    chat.save_docs_screenshot("chat-page.png")  # the README's picture of the page: a real answer
 
     # close with the button: panel gone, focus back on the citation
     chat.page.get_by_role("button", name="Quelle schließen").click()

@@ -276,8 +276,19 @@ def test_extracted_hostile_page_stays_inert(clip_chat, hostile_page):
     expect(panel.locator("mark.cited")).to_be_visible()
     chat.page.keyboard.press("Escape")
 
+    # the archive view lists its outlet and title as text too, and the article opens inert
+    chat.page.get_by_role("link", name="Archiv").click()
+    outlet = chat.page.locator("#archive .outlet").filter(has_text="Stadtbote")
+    expect(outlet.locator(".outlet-name")).to_have_text(hostile_page.source)
+    row = chat.page.locator("#archive .doc").filter(has_text="Bibliothek")
+    expect(row.locator(".doc-title")).to_have_text(hostile_page.title)
+    row.locator(".doc-title").click()
+    expect(panel.locator("#source-title")).to_have_text(hostile_page.title)
+    expect(panel.locator("#source-text .para").first).to_be_visible()
+    chat.page.keyboard.press("Escape")
+
     assert chat.page.evaluate("typeof window.__pwned") == "undefined"
-    for area in ("#conversation", "#source-panel", "#ask-form"):
+    for area in ("#conversation", "#source-panel", "#ask-form", "#archive", "#intro"):
         assert chat.page.locator(f"{area} :is(img, script, b, i, iframe, object, embed)").count() == 0, area
     assert chat.page.locator("[onerror], [onload], [onclick]").count() == 0
     _assert_clean(chat)

@@ -93,8 +93,10 @@ function appendParagraphs(container, text, cps, from, to, cited, marks) {
       const end = Math.min(cited.end, e) - s;
       const lineCps = codePoints(line);
       if (start > 0) para.append(sliceCp(line, lineCps, 0, start));
-      const mark = h("mark", { className: "cited", id: "cited-passage" });
-      mark.append(sliceCp(line, lineCps, start, end));
+      const marked = sliceCp(line, lineCps, start, end);
+      // across paragraphs: no padding per line box, or the blank line between shows a sliver of mark
+      const mark = h("mark", { className: marked.includes("\n") ? "cited cited-across" : "cited", id: "cited-passage" });
+      mark.append(marked);
       para.append(mark);
       marks.push(mark);
       if (end < lengthCp(line, lineCps)) para.append(sliceCp(line, lineCps, end, lengthCp(line, lineCps)));
