@@ -1,4 +1,10 @@
-"""Shared fixtures: the real model, a real index on disk, a real server on loopback."""
+"""Shared fixtures: the real model, a real index on disk, a real server on loopback.
+
+One test process loads the model once (:func:`shared_encoder`): every in-process test, every in-process
+`fundstelle` run (:func:`cli_here`) and every in-process server (:func:`serve_here`) uses it. A test starts
+another interpreter (:func:`cli`, :func:`start_server`) only for what needs one: a real `fundstelle serve`
+process, a process that is killed, or a second process writing to an index that this one reads.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +29,8 @@ API_TOKEN = "test-token-0123456789"
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `fundstelle ARGS` in a fresh process, as a user would."""
+    """Run `fundstelle ARGS` in a fresh process, as a user would (a new interpreter: it loads torch and the
+    model again; :func:`cli_here` runs the same command in this process)."""
     result = subprocess.run(
         [sys.executable, "-m", "cli", *args], cwd=REPO_ROOT, capture_output=True, text=True,
         timeout=timeout, env={**os.environ, **(env or {})},
@@ -29,6 +38,52 @@ def cli(*args: str, env: dict | None = None, timeout: float = 600, check: bool =
     if check and result.returncode != 0:
         raise AssertionError(f"fundstelle {' '.join(args)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
     return result
+
+
+_ENCODERS: dict[tuple, object] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def shared_encoder(settings: Settings):
+    """``models.encoders.load_encoder(settings)``, loaded once per test process for each distinct model
+    folder, variant, prompts, batch size and thread count: the same object every time it is asked again."""
+    from models.encoders import load_encoder
+
+    key = tuple(str(getattr(settings, name, None)) for name in (
+        "model", "encoder", "query_prompt", "passage_prompt", "embed_batch_size", "encoder_threads"))
+    with _ENCODERS_LOCK:
+        if key not in _ENCODERS:
+            _ENCODERS[key] = load_encoder(settings)
+        return _ENCODERS[key]
+
+
+def share_the_model() -> None:
+    """From now on a LocalEngine made in this process without an encoder (the CLI's commands, the app's
+    background loader) gets :func:`shared_encoder`'s model instead of loading its own copy."""
+    import engine.local
+
+    engine.local.load_encoder = shared_encoder
+
+
+def cli_here(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `fundstelle ARGS` in this process (Typer's test runner) with this process's model: the same
+    command code, exit code, stdout and stderr as :func:`cli`, without an interpreter that loads torch and
+    the model again. ``env`` is set for the run only, as :func:`cli` sets it for its process."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    share_the_model()
+    result = CliRunner().invoke(app, list(args), env=env)
+    stderr, code = result.stderr, result.exit_code
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        # what the process would have printed before dying of it
+        stderr += "".join(traceback.format_exception(result.exception))
+        code = 1
+    completed = subprocess.CompletedProcess(["fundstelle", *args], code, result.stdout, stderr)
+    if check and code != 0:
+        raise AssertionError(f"fundstelle {' '.join(args)} failed ({code}):\n{stderr[-3000:]}")
+    return completed
 
 
 def _base_env() -> dict[str, str]:
@@ -46,8 +101,11 @@ def free_port() -> int:
 class Server:
     url: str
     index_dir: Path
-    process: subprocess.Popen
+    process: subprocess.Popen | None  # None: served by a thread of this process (serve_here)
     token: str = API_TOKEN
+    runner: object | None = None  # serve_here's uvicorn.Server
+    thread: threading.Thread | None = None
+    owns_engine: bool = False  # serve_here without an engine: the app loaded it, stop_server closes it
 
     @property
     def auth(self) -> dict[str, str]:
@@ -81,7 +139,45 @@ def start_server(index_dir: Path, env: dict | None = None, log_path: Path | None
     raise RuntimeError(f"server not ready in time: {Path(log.name).read_text()[-3000:]}")
 
 
+def serve_here(settings, engine=None, create: bool = False) -> Server:
+    """What `fundstelle serve` runs (service.app.create_app under uvicorn, its defaults, a loopback port),
+    in a thread of this process with this process's model: a real HTTP server without a second interpreter.
+    Without ``engine`` the app loads the index in the background, as `fundstelle serve` does."""
+    import uvicorn
+
+    from service.app import create_app
+
+    share_the_model()
+    port = free_port()
+    runner = uvicorn.Server(uvicorn.Config(create_app(settings, engine=engine, create=create), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=runner.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not runner.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            runner.should_exit = True
+            raise RuntimeError(f"the in-process server on port {port} did not start")
+        time.sleep(0.01)
+    return Server(f"http://127.0.0.1:{port}", settings.index_dir, None, runner=runner, thread=thread,
+                  owns_engine=engine is None)
+
+
+def served_settings(index_dir: Path, **overrides):
+    """What start_server's process reads: this environment without a read token, writes with API_TOKEN."""
+    from service.settings import ServiceSettings
+
+    return ServiceSettings(**{"index_dir": index_dir, "api_token": API_TOKEN, "read_token": None, **overrides})
+
+
 def stop_server(server: Server) -> None:
+    if server.process is None:  # serve_here: uvicorn's own graceful shutdown (the app saves the vector cache)
+        server.runner.should_exit = True
+        server.thread.join(timeout=60)
+        engine = server.runner.config.app.state.engine
+        if server.owns_engine and engine is not None:
+            engine.close()
+        return
     server.process.terminate()
     try:
         server.process.wait(timeout=30)
@@ -91,9 +187,8 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from models.encoders import load_encoder
-
-    return load_encoder(Settings())
+    """The configured model, loaded once for the whole test process (see shared_encoder)."""
+    return shared_encoder(Settings())
 
 
 @pytest.fixture(scope="session")
@@ -128,13 +223,19 @@ def engine(sample_index_dir, embedder):
 
 
 @pytest.fixture(scope="session")
-def server(sample_index_dir, tmp_path_factory) -> Server:
-    """`fundstelle serve` on a copy of the sample index, writes enabled with API_TOKEN."""
+def server(sample_index_dir, tmp_path_factory, embedder) -> Server:
+    """The HTTP service on loopback (serve_here) on a copy of the sample index, writes enabled with API_TOKEN,
+    no read token. tests/service/test_write_api.py starts a `fundstelle serve` process of its own."""
+    from engine import LocalEngine
+
     folder = tmp_path_factory.mktemp("served") / "index"
     shutil.copytree(sample_index_dir, folder, ignore=shutil.ignore_patterns("*.lock"))
-    running = start_server(folder)
+    settings = served_settings(folder)
+    engine = LocalEngine(settings, encoder=embedder)
+    running = serve_here(settings, engine)
     yield running
     stop_server(running)
+    engine.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,15 @@
-"""The `fundstelle` command, run as a separate process as a user would."""
+"""The `fundstelle` command: its entry point as a separate process, as a user starts it (`--help` needs no
+model), and its commands' code in this process with the session's model (cli_here)."""
 
 import json
 
-from tests.conftest import cli
+from tests.conftest import cli, cli_here
 
 QUESTION = "Wie viele nordkoreanische Soldaten sind in Russland?"
 
 
 def test_ask_json_prints_the_api_shape(sample_index_dir):
-    result = cli("ask", QUESTION, "--index-dir", str(sample_index_dir), "--top-k", "3", "--json")
+    result = cli_here("ask", QUESTION, "--index-dir", str(sample_index_dir), "--top-k", "3", "--json")
     answer = json.loads(result.stdout)
     assert answer["question"] == QUESTION and len(answer["passages"]) == 3
     assert any("mehr als 10.000" in p["text"] for p in answer["passages"])
@@ -16,17 +17,17 @@ def test_ask_json_prints_the_api_shape(sample_index_dir):
 
 
 def test_ask_prints_citations_for_people(sample_index_dir):
-    result = cli("ask", QUESTION, "--index-dir", str(sample_index_dir), "--top-k", "3")
+    result = cli_here("ask", QUESTION, "--index-dir", str(sample_index_dir), "--top-k", "3")
     assert "[1]" in result.stdout and "»" in result.stdout and "¶" in result.stdout
 
 
 def test_ask_without_an_index_says_what_to_do(tmp_path):
-    result = cli("ask", QUESTION, "--index-dir", str(tmp_path / "none"), check=False)
+    result = cli_here("ask", QUESTION, "--index-dir", str(tmp_path / "none"), check=False)
     assert result.returncode == 2 and "fundstelle index" in result.stderr
 
 
 def test_index_dir_from_the_environment(sample_index_dir):
-    result = cli("ask", QUESTION, "--json", env={"FUNDSTELLE_INDEX_DIR": str(sample_index_dir)})
+    result = cli_here("ask", QUESTION, "--json", env={"FUNDSTELLE_INDEX_DIR": str(sample_index_dir)})
     assert json.loads(result.stdout)["passages"]
 
 

@@ -1,10 +1,11 @@
-"""`fundstelle index URL|FEED...` and `fundstelle watch`, as separate processes against a real web
-server on 127.0.0.1: pages and feeds are indexed, each failure is reported by URL and reason, a
-second round of `watch` fetches and embeds nothing again, and a run that indexes nothing says so."""
+"""`fundstelle index URL|FEED...` and `fundstelle watch` (the commands' code, in this process with the
+session's model: cli_here) against a real web server on 127.0.0.1: pages and feeds are indexed, each
+failure is reported by URL and reason, a second round of `watch` fetches and embeds nothing again, and a
+run that indexes nothing says so."""
 
 import json
 
-from tests.conftest import cli
+from tests.conftest import cli_here as cli
 from tests.fixtures.web.server import BIG_BYTES
 
 # The feed's "/big" item is a page larger than this: it is refused by size, as an over-large page should be.

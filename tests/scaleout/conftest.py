@@ -55,12 +55,9 @@ def write_jsonl(articles: list[Article], path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def encoder():
-    """The configured encoder, as every Fundstelle process loads it (models.encoders.load_encoder)."""
-    from core.settings import Settings
-    from models.encoders import load_encoder
-
-    return load_encoder(Settings())
+def encoder(embedder):
+    """The configured encoder, as every Fundstelle process loads it: the session's one loaded model."""
+    return embedder
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
+from unittest import mock
 
 import httpx
 import pytest
 
-from tests.conftest import API_TOKEN, cli, free_port, start_server, stop_server
-from tests.paths import REPO_ROOT
-
-pytestmark = pytest.mark.slow
+from service.settings import ServiceSettings
+from tests.conftest import API_TOKEN, Server, cli_here, serve_here, start_server, stop_server
 
 CABLE_CAR = {
     "id": "seilbahn-goerlitz",
@@ -102,23 +100,15 @@ def test_every_write_route_needs_the_bearer_token(client, method, path, authoriz
     assert client.get("/api/documents/some-id").status_code == 404
 
 
-def start_unready(env: dict) -> tuple[str, subprocess.Popen]:
-    """A second real server: its auth answers before the index has even loaded."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--index-dir",
-         str(env.pop("INDEX_DIR"))], cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, **env},
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return url, process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not come up")
+def start_unready(env: dict) -> tuple[str, Server]:
+    """A second server, configured from the environment as `fundstelle serve` reads it: the service's app
+    on loopback in this process (serve_here), loading its index in the background, so its auth answers
+    before the index has even loaded."""
+    folder = env.pop("INDEX_DIR")
+    with mock.patch.dict(os.environ, env):
+        settings = ServiceSettings(index_dir=folder)
+    served = serve_here(settings)
+    return served.url, served
 
 
 def test_without_a_configured_token_writes_are_refused_and_a_read_token_guards_reads(sample_index_dir, tmp_path):
@@ -143,8 +133,7 @@ def test_without_a_configured_token_writes_are_refused_and_a_read_token_guards_r
                 allowed = c.request(method, path, json=body, headers={"Authorization": "Bearer read-secret"})
                 assert allowed.status_code == 200, allowed.text
     finally:
-        process.kill()
-        process.wait(30)
+        stop_server(process)
 
 
 READS = [("GET", "/api/documents", None), ("GET", "/api/documents/003_b4d41754e5c68a6e", None),
@@ -174,8 +163,7 @@ def test_with_both_tokens_the_write_token_reads_too_and_the_read_token_cannot_wr
             refused = c.post("/api/documents", json=CABLE_CAR, headers={"Authorization": "Bearer read-secret"})
             assert refused.status_code == 401, refused.text
     finally:
-        process.kill()
-        process.wait(30)
+        stop_server(process)
 
 
 # -- HTTP lifecycle ---------------------------------------------------------------------------
@@ -236,7 +224,8 @@ def test_add_update_delete_and_readd_over_http(live, client):
 
 # -- CLI lifecycle against the served index -----------------------------------------------------
 def index_cli(live, *paths) -> subprocess.CompletedProcess:
-    return cli("index", *map(str, paths), "--index-dir", str(live.index_dir), "--quiet")
+    """`fundstelle index` in this process (with its model) into the index the `live` server process serves."""
+    return cli_here("index", *map(str, paths), "--index-dir", str(live.index_dir), "--quiet")
 
 
 def test_cli_add_update_delete_and_readd_are_seen_by_the_running_service(live, client, tmp_path):
@@ -270,7 +259,7 @@ def test_cli_add_update_delete_and_readd_are_seen_by_the_running_service(live, c
     assert any("41 Millionen" in t for t in texts) and not any("38 Millionen" in t for t in texts)
 
     # delete (one unknown id: reported, exit code 1)
-    result = cli("delete", LIGHTHOUSE["id"], "no-such-doc", "--index-dir", str(live.index_dir), check=False)
+    result = cli_here("delete", LIGHTHOUSE["id"], "no-such-doc", "--index-dir", str(live.index_dir), check=False)
     assert result.returncode == 1
     assert f"deleted: {LIGHTHOUSE['id']}" in result.stdout and "not found: no-such-doc" in result.stdout
     assert client.get(f"/api/documents/{LIGHTHOUSE['id']}").status_code == 404
