@@ -145,7 +145,7 @@ CLI_ARTICLES = [
 
 def test_cli_ask_filters_and_sorts(tmp_path):
     """`fundstelle index` then `fundstelle ask` with --source/--since/--until/--sort, as a user would."""
-    from tests.conftest import cli
+    from tests.conftest import cli_here as cli  # the commands' own code, in this process with its model
 
     articles = tmp_path / "hafen.jsonl"
     articles.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in CLI_ARTICLES), encoding="utf-8")
