@@ -170,32 +170,31 @@ class Reads:
                 return None
             doc = {key: row[key] for key in ("doc_id", "title", "source", "published", "url", "author", "place", "text")}
             pages = json.loads(row["pages"]) if row["pages"] else []
-            doc["passages"] = [
-                {"passage_id": r[0], "paragraph": r[1], "char_start": r[2], "char_end": r[3],
-                 "page": bisect_right(pages, r[2]) if pages else None}
-                for r in conn.execute(
-                    "SELECT id, paragraph, char_start, char_end FROM passages WHERE doc_id=? ORDER BY ordinal",
-                    (doc_id,),
-                )
-            ]
-        doc["prose"] = prose_spans(doc["text"], [(p["char_start"], p["char_end"]) for p in doc["passages"]])
+            rows = conn.execute("SELECT id, paragraph, char_start, char_end, heading FROM passages WHERE doc_id=?"
+                                " ORDER BY ordinal", (doc_id,)).fetchall()
+        doc["passages"] = [{"passage_id": r[0], "paragraph": r[1], "char_start": r[2], "char_end": r[3],
+                            "page": bisect_right(pages, r[2]) if pages else None} for r in rows]
+        doc["prose"] = prose_spans(doc["text"], [(r[2], r[3], r[4]) for r in rows])
         return doc
 
-    def documents(self, offset: int, limit: int) -> list[dict]:
+    def documents(self, offset: int, limit: int, where: str | None = None, params: Sequence = ()) -> list[dict]:
+        """One page of article metadata, newest first. ``where``: a SQL condition over the article ``d``
+        (with its ``params``; :func:`store.filters.where` builds it from a question's filters)."""
         keys = ("doc_id", "title", "source", "published", "url", "author", "passages")
         rows = self.conn.execute(
             "SELECT d.doc_id, d.title, d.source, d.published, d.url, d.author,"
             " (SELECT COUNT(*) FROM passages p WHERE p.doc_id = d.doc_id)"
-            " FROM documents d ORDER BY d.published IS NULL, d.published DESC, d.doc_id LIMIT ? OFFSET ?",
-            (limit, offset),
+            f" FROM documents d WHERE {where or '1'}"
+            " ORDER BY d.published IS NULL, d.published DESC, d.doc_id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         ).fetchall()
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    def page(self, offset: int, limit: int) -> tuple[int, list[dict]]:
-        """The number of articles and one page of them, from the same version of the store."""
+    def page(self, offset: int, limit: int, where: str | None = None, params: Sequence = ()) -> tuple[int, list[dict]]:
+        """The number of articles (that ``where`` selects) and one page of them, from the same version of the store."""
         with self.snapshot() as conn:
-            total = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-            return total, self.documents(offset, limit)
+            total = conn.execute(f"SELECT COUNT(*) FROM documents d WHERE {where or '1'}", params).fetchone()[0]
+            return total, self.documents(offset, limit, where, params)
 
     def sources(self) -> list[tuple[str, int, str | None, str | None]]:
         """(source, articles, first and last ISO publication day) per stored source spelling;
@@ -228,13 +227,18 @@ def _vector(pid: int, blob: bytes, dim: int) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.float32)
 
 
-def prose_spans(text: str, passages: list[tuple[int, int]]) -> list[list[int]]:
-    """The passages' ranges, merged where only blank space lies between them: the article's prose as
-    cleaning kept it. Text between two spans (and before the first, after the last) was left out."""
+def prose_spans(text: str, passages: list[tuple[int, int, str | None]]) -> list[list[int]]:
+    """The passages' ranges ``(start, end, heading)``, merged where only blank space, or the section heading
+    of the next passage, lies between them: the article's prose as cleaning kept it. Other text between two
+    spans (and before the first, after the last) was left out."""
     spans: list[list[int]] = []
-    for start, end in sorted(passages):
-        if spans and (start <= spans[-1][1] or not text[spans[-1][1] : start].strip()):
+    for start, end, heading in sorted(passages):
+        gap = text[spans[-1][1] : start].strip() if spans else None
+        if spans and (start <= spans[-1][1] or not gap or (heading and " ".join(gap.split()) == " ".join(heading.split()))):
             spans[-1][1] = max(spans[-1][1], end)
+        elif heading and (at := text.rfind(heading.strip(), spans[-1][1] if spans else 0, start)) >= 0 \
+                and not text[at + len(heading.strip()) : start].strip():
+            spans.append([at, end])  # the heading right above the first passage of a section is prose too
         else:
             spans.append([start, end])
     return spans

@@ -170,3 +170,13 @@ def test_an_index_from_before_the_new_columns_gets_them_on_open(tmp_path):
     assert old.upgrade() is True
     assert old.document("alt")["author"] is None and old.upgrade() is False
     old.close()
+
+
+def test_a_section_heading_between_passages_is_prose(store):
+    text = "Titel\nKommentar-Box\nErster Absatz.\n\nZwischentitel\n\nZweiter Absatz.\nLeserkommentar"
+    first, second = (text.index(s) for s in ("Erster Absatz.", "Zweiter Absatz."))
+    passages = [Passage("h", 0, 1, first, first + 14, text[first:first + 14]),
+                Passage("h", 1, 2, second, second + 15, text[second:second + 15], heading="Zwischentitel")]
+    store.upsert([Prepared(Article(doc_id="h", title="Titel", text=text), passages, np.ones((2, DIM), np.float32),
+                           [["a"], ["b"]])])
+    assert store.document("h")["prose"] == [[first, second + 15]]  # the heading joins, the box and comment do not
