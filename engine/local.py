@@ -16,6 +16,7 @@ from models.types import Encoder
 from retrieval.hits import Answer
 from retrieval.ordering import Sort, order
 from retrieval.searcher import Searcher
+from store.filters import prepare, where
 from store.index import Index
 from store.types import Prepared
 from store.vectors import set_search_threads
@@ -46,9 +47,12 @@ class LocalEngine:
         return merge_sources(self.index.store.sources())
 
     # -- reading ----------------------------------------------------------------------------
-    def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:
-        """The number of articles and one page of their metadata, newest first."""
-        return self.index.store.page(offset, limit)
+    def documents(self, offset: int, limit: int, filters: Filters | None = None) -> tuple[int, list[dict]]:
+        """The number of articles (that ``filters`` allow) and one page of their metadata, newest first."""
+        if filters is None or not filters.active:
+            return self.index.store.page(offset, limit)
+        prepare(self.index.store.conn)  # the case-folding SQL function that the sources condition calls
+        return self.index.store.page(offset, limit, *where(filters))
 
     def document(self, doc_id: str) -> dict | None:
         return self.index.store.document(doc_id)

@@ -38,8 +38,9 @@ class Engine(Protocol):
         ...
 
     # -- reading
-    def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:
-        """The number of articles and one page of their metadata, newest first."""
+    def documents(self, offset: int, limit: int, filters: Filters | None = None) -> tuple[int, list[dict]]:
+        """The number of articles (that ``filters`` allow: outlets, period, doc_ids) and one page of their
+        metadata, newest first."""
         ...
 
     def document(self, doc_id: str) -> dict | None: ...

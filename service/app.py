@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from engine import Engine, LocalEngine
-from service import errors
+from service import errors, mcp
 from service.limits import BodyLimitMiddleware
 from service.metrics import MetricsMiddleware
 from service.routes import ask, documents, health, metrics, pages, sources
@@ -38,11 +38,15 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     """``create``: start with an empty index when the folder holds none (otherwise that is an error)."""
     settings = settings or get_settings()
 
+    assistants = mcp.build(mcp.loaded(lambda: app.state.engine, lambda: app.state.load_error))
+    mcp_endpoint = mcp.HttpEndpoint(assistants, settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if app.state.engine is None:
             threading.Thread(target=_load, args=(app, settings, create), name="index-loader", daemon=True).start()
-        yield
+        async with mcp_endpoint.running():
+            yield
         if app.state.engine is not None:  # next start loads the cache instead of rebuilding it
             await asyncio.to_thread(app.state.engine.save)
 
@@ -62,4 +66,6 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     for module in (ask, documents, health, metrics, pages, sources):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    # MCP for assistants (Streamable HTTP); the tools are described by MCP itself, not in the OpenAPI schema
+    app.router.add_route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
     return app

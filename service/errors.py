@@ -6,16 +6,22 @@ the list of the individual problems. The OpenAPI schema says so (see :func:`inst
 
 from __future__ import annotations
 
+import difflib
 import logging
 import sqlite3
+from collections.abc import Callable
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import Conflict, IndexProblem, Unindexable, WriteBusy
+from indexer.ingest.schema import DOC_ID_PATTERN, DOC_ID_RULES
 from service.routes.common import ERROR_BODY
 
 log = logging.getLogger("fundstelle")
@@ -49,23 +55,68 @@ ERROR_SCHEMA = {
 }
 
 
-def _describe(error: dict) -> str:
-    loc = [str(p) for p in error.get("loc", ()) if p not in ("body",)]
+# Patterns in words: a client should read what is allowed, not a regular expression.
+PATTERNS_IN_WORDS = {DOC_ID_PATTERN: DOC_ID_RULES}
+
+
+def _describe(error: dict, known: Callable[[tuple], list[str]] = lambda loc: []) -> str:
+    """One readable sentence for one validation error; ``known(loc)``: the fields allowed beside
+    ``loc``'s last part (for the "did you mean" of an unknown field)."""
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "path")]
     where = ".".join(loc)
-    if error.get("type") == "json_invalid":
+    kind = error.get("type")
+    if kind == "json_invalid":
         return f"malformed JSON body: {error.get('ctx', {}).get('error', error.get('msg'))}"
-    if error.get("type") == "missing" and where:
+    if kind == "missing" and where:
         return f"{where}: field required"
-    if error.get("type") == "missing" and list(error.get("loc", ())) == ["body"]:
+    if kind == "missing" and list(error.get("loc", ())) == ["body"]:
         return "body: field required (send a JSON object)"
+    if kind == "extra_forbidden":
+        what = "parameter" if error.get("loc", ("",))[0] == "query" else "field"
+        close = difflib.get_close_matches(str(error["loc"][-1]), known(tuple(error["loc"])), n=1, cutoff=0.6)
+        return f"{where}: unknown {what}" + (f"; did you mean {close[0]!r}?" if close else "")
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern")
+        return f"{where}: {PATTERNS_IN_WORDS.get(pattern, 'not in the allowed form')}"
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside a type (through Optional, list, Annotated, unions)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models(arg)]
+
+
+def _known_fields(request: Request) -> Callable[[tuple], list[str]]:
+    """For an error at ``loc``: the names the request's route accepts where ``loc`` points."""
+
+    def known(loc: tuple) -> list[str]:
+        route = request.scope.get("route")
+        if not isinstance(route, APIRoute) or not loc:
+            return []
+        if loc[0] == "query":
+            models = [m for p in route.dependant.query_params for m in _models(p.field_info.annotation)]
+            return sorted({name for m in models for name in m.model_fields}
+                          | {p.alias for p in route.dependant.query_params if not _models(p.field_info.annotation)})
+        if loc[0] != "body" or route.body_field is None:
+            return []
+        models = _models(route.body_field.field_info.annotation)
+        for part in loc[1:-1]:
+            if not isinstance(part, int):  # a list index stays with the list's item models
+                models = [m for model in models if part in model.model_fields
+                          for m in _models(model.model_fields[part].annotation)]
+        return sorted({name for m in models for name in m.model_fields})
+
+    return known
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [{"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())], "msg": str(e.get("msg")),
                "type": str(e.get("type"))} for e in exc.errors()]
-    detail = "; ".join(dict.fromkeys(_describe(e) for e in exc.errors())) or "invalid request"
+    known = _known_fields(request)
+    detail = "; ".join(dict.fromkeys(_describe(e, known) for e in exc.errors())) or "invalid request"
     return JSONResponse({"detail": detail, "errors": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 

@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Depends
 
+from service import operations
 from service.deps import EngineDep, require_reader
 from service.metrics import observe_search
 from service.routes.common import READ_ERRORS
@@ -11,9 +12,8 @@ router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(require
 @router.post("/ask", response_model=AskResponse, summary="Answer a question with cited passages",
              responses=READ_ERRORS)
 def ask(body: AskRequest, engine: EngineDep) -> AskResponse:
-    """The most relevant passages for the question, each with its citation and best sentence highlighted."""
-    filters = body.filters.to_filters() if body.filters else None
-    response = AskResponse.from_answer(engine.ask(body.question, body.top_k, filters=filters, sort=body.sort,
-                                                   history=body.history))
+    """The most relevant passages for the question, each with its citation and best sentence highlighted
+    (`group: article`: each article's best passage; with `sort: date`, who said what, when)."""
+    response = operations.ask(engine, body)
     observe_search(response)
     return response

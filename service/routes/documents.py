@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.routing import APIRoute
 
-from indexer.ingest.schema import ArticleBody, ArticleIn, DocId
+from indexer.ingest.schema import DOC_ID_RULES, DocId
+from service import operations
 from service.deps import EngineDep, WriterCredentials, authorize_writer, require_reader
 from service.routes.common import ERROR_BODY, READ_ERRORS, WRITE_ERRORS
-from service.schemas import Document, DocumentPage, WriteResult
+from service.schemas import ArticleBody, ArticleIn, Document, DocumentPage, DocumentQuery, WriteResult
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -32,31 +33,31 @@ class WriteGuardRoute(APIRoute):
 
 
 router = APIRouter(prefix="/api/documents", tags=["documents"], route_class=WriteGuardRoute)
-DocIdPath = Annotated[DocId, Path(description="Letters, digits and `_ . : @ + -`; no `..`; at most 200 characters.")]
+# A doc_id may hold "/" (a file's path below the indexed folder: 2024/haushalt), so the route takes the
+# rest of the path; the doc_id rules themselves keep it from being anything but an id.
+DocIdPath = Annotated[DocId, Path(description=f"The article's doc_id: {DOC_ID_RULES}.")]
 
 def _not_found(doc_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no document with doc_id {doc_id!r}")
 
 
 @router.get("", response_model=DocumentPage, dependencies=[Depends(require_reader)], responses=READ_ERRORS)
-def list_documents(
-    engine: EngineDep,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> DocumentPage:
-    """Article metadata, newest first, a page at a time."""
-    total, documents = engine.documents(offset, limit)
-    return DocumentPage(total=total, offset=offset, limit=limit, documents=documents)
+def list_documents(engine: EngineDep, query: Annotated[DocumentQuery, Query()]) -> DocumentPage:
+    """Article metadata, newest first, a page at a time; `source` (repeatable, case-insensitive),
+    `since` and `until` (days, inclusive) narrow the list as the filters of `/api/ask` narrow a question."""
+    return operations.documents(engine, query)
 
 
-@router.get("/{doc_id}", response_model=Document, dependencies=[Depends(require_reader)],
+@router.get("/{doc_id:path}", response_model=Document, dependencies=[Depends(require_reader)],
             responses={404: {"description": "Unknown doc_id", **ERROR_BODY}, **READ_ERRORS})
 def get_document(doc_id: DocIdPath, engine: EngineDep) -> Document:
-    """The stored article text (verbatim) with its metadata and where its passages lie."""
-    document = engine.document(doc_id)
+    """The stored article text (verbatim) with its metadata, where its passages lie (and on which page of
+    a PDF), and `prose`: the spans of the text that are the article's prose (the rest is what cleaning
+    left out: datelines, bylines, teasers, reader comments)."""
+    document = operations.document(engine, doc_id)
     if document is None:
         raise _not_found(doc_id)
-    return Document(**document)
+    return document
 
 
 def _write(engine: EngineDep, article, response: Response, create_only: bool) -> WriteResult:
@@ -76,7 +77,7 @@ def add_document(body: ArticleIn, engine: EngineDep, response: Response) -> Writ
     return _write(engine, article, response, create_only=True)
 
 
-@router.put("/{doc_id}", response_model=WriteResult, dependencies=[WriterCredentials],
+@router.put("/{doc_id:path}", response_model=WriteResult, dependencies=[WriterCredentials],
             responses={201: {"model": WriteResult, "description": "Added"}, **WRITE_ERRORS})
 def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, response: Response) -> WriteResult:
     """Add (201) or replace (200, `updated`) the article with this doc_id; identical content is a
@@ -85,7 +86,7 @@ def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, re
     return _write(engine, article, response, create_only=False)
 
 
-@router.delete("/{doc_id}", response_model=WriteResult, dependencies=[WriterCredentials],
+@router.delete("/{doc_id:path}", response_model=WriteResult, dependencies=[WriterCredentials],
                responses={404: {"description": "Unknown doc_id", **ERROR_BODY}, **WRITE_ERRORS})
 def delete_document(doc_id: DocIdPath, engine: EngineDep) -> WriteResult:
     """Delete the article; its passages never appear in answers again."""
