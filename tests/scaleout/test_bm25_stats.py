@@ -202,12 +202,12 @@ def shard_lexicals(shards, tmp_path_factory):
 def test_the_lexical_index_holds_every_passage_with_fts5s_tokens(single, single_lexical):
     assert single_lexical.problems(single) == []
     searcher = single_lexical._open().searcher()
-    stats = single_lexical.stats(single, ["snak", "snake_cas", "korean"])
-    assert stats.passages == single.passage_count() == searcher.num_docs
-    assert stats.tokens == fts_totals(single.conn)[1]
-    with single.snapshot() as conn:  # per token: FTS5's own count of the rows holding it
-        for token in ("snak", "snake", "cas", "korean"):
-            assert stats.containing.get(token, searcher.doc_freq("terms", token)) == rows_with(conn, token), token
+    asked = ["snak", "snake_cas", "korean", "sprech ukrain", "nord korean"]  # snake_cas: the phrase "snake cas"
+    stats = single_lexical.stats(single, asked)
+    assert stats == single.lexical_stats(asked)  # FTS5's statistics: per term or phrase the rows holding it
+    assert stats.passages == searcher.num_docs and stats.tokens == fts_totals(single.conn)[1]
+    with single.snapshot() as conn:
+        assert all(stats.containing[term] == rows_with(conn, term) > 0 for term in asked)
 
 
 def test_its_top_k_are_the_best_of_all_matches(single, single_lexical):
