@@ -1,4 +1,4 @@
-"""The `fundstelle` command: index, serve, ask, delete, eval, model build.
+"""The `fundstelle` command: index, serve, ask, list, delete, mcp, eval, model build.
 
 Every command that touches an index goes through :class:`engine.Engine`; `serve` hands the
 settings to the HTTP app factory. Problems a user can fix are one red line and an exit code:
@@ -8,6 +8,7 @@ settings to the HTTP app factory. Problems a user can fix are one red line and a
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -195,11 +196,41 @@ def serve(
         _check_model(settings)
         raise typer.Exit(serve_command(ray, settings, replicas, ingress_replicas, shard_timeout, pin_shards))
     if not create and not (settings.index_dir / DB_NAME).is_file():
-        _fail(f"no index at {settings.index_dir}: run `fundstelle index --index-dir {settings.index_dir}` first, "
-              "or pass --create to start with an empty one")
+        _fail(_no_index(settings.index_dir))
     _check_model(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(settings, create=create), host=settings.host, port=settings.port, log_level="info")
+
+
+def _no_index(folder: Path) -> str:
+    """What to do when ``folder`` holds no index; a folder of articles is not one (a common first mistake)."""
+    articles = _article_files(folder)
+    if articles:
+        target = Path(f"{str(folder).rstrip('/')}-index")
+        more = len(articles) - 1
+        others = f" and {more}{'+' if len(articles) >= 1000 else ''} more" if more else ""
+        return (f"{folder} holds articles ({articles[0].relative_to(folder)}{others}) but no index. "
+                "Index them into an index folder of their own, then serve that:\n"
+                f"  fundstelle index {folder} --index-dir {target}\n"
+                f"  fundstelle serve --index-dir {target}")
+    return (f"no index at {folder}: index articles into it first (`fundstelle index ARTICLES --index-dir {folder}`; "
+            "without ARTICLES the bundled corpus), or pass --create to start with an empty one")
+
+
+def _article_files(folder: Path, at_most: int = 1000) -> list[Path]:
+    """Files in ``folder`` (and below) that `fundstelle index` would read, up to ``at_most``."""
+    from indexer.ingest.formats import supported_suffixes
+
+    if not folder.is_dir():
+        return []
+    suffixes = supported_suffixes()
+    found = []
+    for path in folder.rglob("*"):
+        if path.suffix.lower() in suffixes and path.is_file():
+            found.append(path)
+            if len(found) >= at_most:
+                break
+    return found
 
 
 def _check_model(settings: ServiceSettings) -> None:
@@ -209,10 +240,17 @@ def _check_model(settings: ServiceSettings) -> None:
               "`fundstelle model build` (make install does), or point FUNDSTELLE_MODEL at a sentence-transformers folder")
 
 
+ServerUrl = Annotated[str | None, typer.Option(
+    "--server", envvar="FUNDSTELLE_SERVER", show_envvar=True,
+    help="Ask a running service at this URL (e.g. http://127.0.0.1:8000) instead of opening the index; "
+    "sends FUNDSTELLE_READ_TOKEN if set")]
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in German or English")],
     index_dir: IndexDir = None,
+    server: ServerUrl = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as POST /api/ask")] = False,
     source: Annotated[list[str] | None, typer.Option(
@@ -221,8 +259,13 @@ def ask(
     until: Annotated[str | None, typer.Option("--until", help="Published on or before this day (YYYY-MM-DD)")] = None,
     sort: Annotated[str, typer.Option("--sort", help="relevance, or date: the same passages, newest first")
                     ] = "relevance",
+    group: Annotated[str, typer.Option("--group", help="passage, or article: each article's best passage "
+                                       "(with --sort date: who said what, when)")] = "passage",
 ) -> None:
-    """Answer a question from the index."""
+    """Answer a question from the index, or from a running service (--server).
+
+    Exit codes: 0 the archive answers the question; 1 it does not (the nearest passages, marked so); 2 an error.
+    """
     from pydantic import ValidationError
 
     from service.schemas import AskRequest, AskResponse
@@ -230,31 +273,149 @@ def ask(
     wanted = {"sources": source, "published_from": since, "published_to": until}
     filters = {k: v for k, v in wanted.items() if v is not None} or None
     try:
-        request = AskRequest(question=question, top_k=top_k, filters=filters, sort=sort)
+        request = AskRequest(question=question, top_k=top_k, filters=filters, sort=sort, group=group)
     except ValidationError as exc:
         error = exc.errors()[0]
-        names = {"sources": "--source", "published_from": "--since", "published_to": "--until", "sort": "--sort"}
+        names = {"sources": "--source", "published_from": "--since", "published_to": "--until", "sort": "--sort",
+                 "group": "--group"}
         where = next((names[str(p)] for p in reversed(error["loc"]) if str(p) in names), "")
         _fail(f"{where}: {error['msg'].removeprefix('Value error, ')}" if where else error["msg"])
-    engine = _engine(_settings(index_dir=index_dir))
-    answer = engine.ask(request.question, request.top_k,
-                        filters=request.filters.to_filters() if request.filters else None, sort=request.sort)
-    response = AskResponse.from_answer(answer)
+    if server:
+        started = time.perf_counter()
+        response = AskResponse.model_validate(_remote(server, "POST", "/api/ask",
+                                                      json=request.model_dump(mode="json")))
+        cost = (f"asked {server}: answered in {response.took_ms:.0f} ms, "
+                f"{(time.perf_counter() - started) * 1000:.0f} ms with the way there and back")
+    else:
+        from service import operations
+
+        started = time.perf_counter()
+        engine = _engine(_settings(index_dir=index_dir))
+        engine.warm()  # loading the model is most of a local question's time: say so apart from the answer
+        loaded = time.perf_counter() - started
+        response = operations.ask(engine, request)
+        cost = f"model loaded in {loaded:.1f} s, answered in {response.took_ms:.0f} ms"
     if as_json:
         typer.echo(response.model_dump_json(indent=2))
-        return
+    else:
+        _print_answer(response, filtered=request.filters is not None)
+    typer.echo(f"({cost})", err=True)
+    if not (response.answer_found and response.passages):
+        raise typer.Exit(1)
+
+
+def _remote(server: str, method: str, path: str, **kwargs) -> dict:
+    from cli.remote import ServiceError, call
+
+    token = _settings().read_token
+    try:
+        return call(server, method, path, token=token.get_secret_value() if token else None, **kwargs)
+    except ServiceError as exc:
+        _fail(exc)
+
+
+def _print_answer(response, filtered: bool) -> None:
+    """Passages for people: title, outlet, date, author; where (doc_id, paragraph, page, offsets); how sure;
+    the text with the best sentence »marked«. Says first when nothing in the archive answers the question."""
     if not response.passages:
-        typer.echo("No passage found" + (" within the filters." if request.filters else "."))
+        typer.echo("No passage found" + (" within the filters." if filtered else "."))
+        return
+    if not response.answer_found:
+        from retrieval.query import Language, detect_language
+
+        german = detect_language(response.question) == Language.DE
+        typer.secho("Keine Antwort im Archiv. Die nächsten Fundstellen, die die Frage nicht beantworten:" if german
+                    else "No answer in the archive. The nearest passages, which do not answer the question:",
+                    fg="yellow", bold=True)
+        typer.echo("")
     for hit in response.passages:
         c = hit.citation
-        meta = ", ".join(x for x in (c.source, c.published) if x)
+        meta = ", ".join(x for x in (c.source, c.published, c.author) if x)
         typer.secho(f"[{hit.rank}] {c.title}" + (f" ({meta})" if meta else ""), bold=True)
-        typer.echo(f"    {c.doc_id} ¶{c.paragraph} chars {c.char_start}-{c.char_end}  score {hit.score:.4f}")
+        where = f"{c.doc_id} ¶{c.paragraph}" + (f" p. {c.page}" if c.page else "")
+        typer.echo(f"    {where} chars {c.char_start}-{c.char_end}  confidence {hit.confidence:.2f}"
+                   f"  score {hit.score:.4f}")
         text = hit.text
         for h in sorted(hit.highlights, key=lambda h: h.start, reverse=True):
             text = text[: h.start] + "»" + text[h.start : h.end] + "«" + text[h.end :]
         typer.echo(f"    {text}\n")
-    typer.echo(f"({response.took_ms:.0f} ms)", err=True)
+
+
+LIST_PAGE = 500  # the largest page GET /api/documents gives; `list` without --limit pages through all
+
+
+@app.command(name="list")
+def list_articles(
+    index_dir: IndexDir = None,
+    server: ServerUrl = None,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Only this outlet (case-insensitive); repeat for several")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Published on or after this day (YYYY-MM-DD)")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Published on or before this day (YYYY-MM-DD)")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=LIST_PAGE,
+                                              help="At most this many [default: all]")] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many first")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON of GET /api/documents")] = False,
+) -> None:
+    """The indexed articles, newest first: doc_id (what `delete` takes), date, outlet, author, title."""
+    from pydantic import ValidationError
+
+    from service.schemas import DocumentPage, DocumentQuery
+
+    def query(at: int, size: int) -> DocumentQuery:
+        try:
+            return DocumentQuery(offset=at, limit=size, source=source, since=since, until=until)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            names = {"source": "--source", "since": "--since", "until": "--until"}
+            where = next((names[str(p)] for p in error["loc"] if str(p) in names), "")
+            _fail(f"{where}: {error['msg'].removeprefix('Value error, ')}" if where
+                  else error["msg"].removeprefix("Value error, "))
+
+    if server:
+        def page(q: DocumentQuery) -> DocumentPage:
+            return DocumentPage.model_validate(_remote(server, "GET", "/api/documents",
+                                                       params=q.model_dump(exclude_none=True)))
+    else:
+        from service import operations
+
+        engine = _engine(_settings(index_dir=index_dir))
+
+        def page(q: DocumentQuery) -> DocumentPage:
+            return operations.documents(engine, q)
+
+    result = page(query(offset, limit or LIST_PAGE))
+    rows = list(result.documents)
+    while limit is None and len(rows) < result.total - offset and result.documents:  # every article: page on
+        result = page(query(offset + len(rows), LIST_PAGE))
+        rows += result.documents
+    if as_json:
+        typer.echo(DocumentPage(total=result.total, offset=offset, limit=limit or len(rows),
+                                documents=rows).model_dump_json(indent=2))
+        return
+    width = max((len(d.doc_id) for d in rows), default=0)
+    for d in rows:
+        by = ", ".join(x for x in (d.source, d.author) if x)
+        typer.echo(f"{d.doc_id:<{width}}  {(d.published or '')[:10]:<10}  {d.title}" + (f"  ({by})" if by else ""))
+    span = f"{offset + 1}-{offset + len(rows)}" if len(rows) > 1 else f"{offset + 1}"
+    shown = f"{span} of {result.total}" if rows else f"none of {result.total}"
+    typer.echo(f"({shown} articles)", err=True)
+
+
+@app.command()
+def mcp(index_dir: IndexDir = None) -> None:
+    """Serve the archive to an AI assistant over MCP (stdio): tools ask, sources, documents, document.
+
+    The assistant starts this command itself (see the README's "MCP for assistants"); a running service
+    offers the same tools at /mcp.
+    """
+    from service.mcp import build
+
+    settings = _settings(index_dir=index_dir)
+    _check_model(settings)
+    engine = _engine(settings)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")  # stderr
+    build(lambda: engine).run("stdio")
 
 
 @app.command(name="eval", add_help_option=False,
@@ -280,3 +441,25 @@ def build_model(
     from models.build_e5 import build
 
     typer.echo(f"model ready: {build(folder or DEFAULT_MODEL_DIR, force=force)}")
+
+
+@model_app.command("train-reader", add_help_option=False,
+                   context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_reader(ctx: typer.Context) -> None:
+    """Train the reading model on the XQuAD train articles (see `fundstelle model train-reader --help`)."""
+    from training.reader import main as run_training
+
+    raise typer.Exit(run_training(ctx.args))
+
+
+@model_app.command("build-reader")
+def build_reader(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if it is current")] = False,
+) -> None:
+    """Build the reader's serving form (int8 ONNX) from the committed weights and the e5 folder, offline."""
+    from models.reader.build import build
+
+    try:
+        typer.echo(f"reader ready: {build(force=force)}")
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(exc)
