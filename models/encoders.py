@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# Batching by tokens: ``batch_size`` passages of about this many tokens make one forward pass's budget
+# (32 x 128 = 4,096 tokens with padding); short texts (sentences) fill it with many more, up to MAX_BATCH.
+TYPICAL_PASSAGE_TOKENS = 128
+MAX_BATCH = 256
 PROBE_BYTES = 1 << 20  # weight files: hash size, head and tail (fast; any re-export changes them)
 EXPORT_DIRS = ("onnx", "openvino")  # where models/export.py writes; not part of the torch weights
 SentenceMethod = Literal["late", "separate"]
@@ -136,11 +140,23 @@ def _normalise(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
+def token_batches(lengths: np.ndarray, budget: int, most: int) -> list[tuple[int, int]]:
+    """[start, stop) ranges of ``lengths`` (sorted longest first) whose padded size, count x first length,
+    stays within ``budget`` tokens (and ``most`` texts); a text longer than the budget is a batch alone."""
+    batches, start = [], 0
+    while start < len(lengths):
+        size = max(1, min(most, budget // max(1, int(lengths[start]))))
+        batches.append((start, min(len(lengths), start + size)))
+        start += size
+    return batches
+
+
 class SentenceEncoder:
     """A sentence-transformers model on one backend; ``encode_*`` return L2-normalised float32 rows."""
 
     def __init__(self, folder: Path | str, encoder: str = "torch", query_prompt: str = "query: ",
-                 passage_prompt: str = "passage: ", batch_size: int = 32, threads: int | None = None):
+                 passage_prompt: str = "passage: ", batch_size: int = 32, threads: int | None = None,
+                 token_budget: int | None = None):
         if encoder not in VARIANTS:
             raise EncoderUnavailable(
                 f"FUNDSTELLE_ENCODER={encoder!r} is not an encoder; choose one of {', '.join(VARIANTS)}")
@@ -149,7 +165,10 @@ class SentenceEncoder:
         self.encoder = encoder
         self.variant = VARIANTS[encoder]
         self.prompts = {"query": query_prompt, "passage": passage_prompt}
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # the late-chunking path's texts per forward pass
+        # tokens per forward pass (with padding): the default is batch_size texts of the typical passage
+        self.token_budget = token_budget or batch_size * TYPICAL_PASSAGE_TOKENS
+        self.max_batch = MAX_BATCH
         self.threads = threads or cpu_cores()
         self._check_files()
 
@@ -243,13 +262,36 @@ class SentenceEncoder:
 
     # -- encoding -----------------------------------------------------------------------
     def _encode(self, texts: list[str], prompt_name: str, progress: bool = False) -> np.ndarray:
+        """Forward passes of similar-length texts, each up to :data:`TOKEN_BUDGET` tokens with padding:
+        a batch of 32 long passages and one of 200 short sentences cost about the same, where batches of
+        32 sentences would pay the per-call cost six times (and mixed lengths pad to the longest)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            texts, prompt_name=prompt_name, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(texts) == 1:  # a question: nothing to batch
+            vectors = self.model.encode(texts, prompt_name=prompt_name, normalize_embeddings=True,
+                                        convert_to_numpy=True)
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        lengths = self._token_lengths(texts, prompt_name)
+        order = np.argsort(-lengths, kind="stable")  # longest first: a batch pads to its first text
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        from tqdm import tqdm
+
+        batches = token_batches(lengths[order], self.token_budget, self.max_batch)
+        for start, stop in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
+            rows = order[start:stop]
+            out[rows] = self.model.encode(
+                [texts[i] for i in rows], prompt_name=prompt_name, batch_size=len(rows), normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return out
+
+    def _token_lengths(self, texts: list[str], prompt_name: str) -> np.ndarray:
+        """Tokens the model reads of each text (prompt and special tokens included, truncated as it truncates)."""
+        model = self.model
+        prompt = self.prompts[prompt_name]
+        encoded = model.tokenizer([(prompt + t).strip() for t in texts], truncation=True,
+                                  max_length=model.max_seq_length, add_special_tokens=True)["input_ids"]
+        return np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(texts))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query")
