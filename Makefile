@@ -1,5 +1,6 @@
-# Two commands on a fresh machine: `make run` (set up, index the bundled corpus, serve)
-# and `make test` (set up, run the whole suite). `make install` does the set-up alone.
+# Two commands on a fresh machine: `make run` (set up what serving needs, index the bundled corpus, serve)
+# and `make test` (that set-up plus the test and Ray extras, run the whole suite). `make install` does the
+# serving set-up alone.
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
@@ -7,6 +8,8 @@ HOST ?= 127.0.0.1
 INDEX_DIR ?= $(or $(FUNDSTELLE_INDEX_DIR),var/index)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fundstelle-installed
+# The test and Ray extras (Playwright, schemathesis, Ray: most of the .venv's size), for `make test` only.
+TEST_STAMP := $(VENV)/.fundstelle-test-installed
 MODEL := models/multilingual-e5-small/fundstelle_recipe.json
 # ONNX fp32 + int8 exports of the model (models/export.py); offline, idempotent, a few minutes once.
 EXPORTS := models/multilingual-e5-small/onnx/fundstelle_export.json
@@ -20,8 +23,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build in pyproject.toml; install it first so nothing pulls CUDA.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	touch $(TEST_STAMP)
 
 $(MODEL): models/build_e5.py $(STAMP)
 	$(BIN)/fundstelle model build
@@ -33,7 +40,7 @@ run: install
 	test -f $(INDEX_DIR)/fundstelle.sqlite3 || $(BIN)/fundstelle index --index-dir $(INDEX_DIR)
 	$(BIN)/fundstelle serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT)
 
-test: install
+test: install $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -46,7 +53,7 @@ BENCH_STORAGE_N ?= 100000
 BENCH_FILTERS_N ?= 100000
 BENCH_GNAD_PASSAGES ?= 400
 
-bench: install
+bench: install $(TEST_STAMP)
 	# txtai and OpenVINO, for txtai_compare.py and encoders.py
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/throughput.py data/corpus --queries 30
