@@ -66,6 +66,8 @@ def create_app(settings: ServiceSettings | None = None, engine: Engine | None = 
     for module in (ask, documents, health, metrics, pages, sources):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
-    # MCP for assistants (Streamable HTTP); the tools are described by MCP itself, not in the OpenAPI schema
-    app.router.add_route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+    # MCP for assistants (Streamable HTTP); the tools are described by MCP itself, not in the OpenAPI schema.
+    # POST only: a stateless server has no stream to offer a GET (which would otherwise stay open for good),
+    # and the protocol's answer to that is 405.
+    app.router.add_route("/mcp", mcp_endpoint, methods=["POST"], include_in_schema=False)
     return app

@@ -165,3 +165,10 @@ def test_stdio_server_spawned_as_an_assistant_spawns_it(sample_index_dir):
     answer = structured(answer)
     assert answer["answer_found"] and any("mehr als 10.000" in p["text"] for p in answer["passages"][:3])
     assert answer["question"] == QUESTION
+
+
+def test_a_get_is_answered_405_at_once_not_held_open(url):
+    """A stateless server has no stream for a GET: it says so (405), rather than keep the connection open."""
+    response = httpx.get(url, headers={"Authorization": f"Bearer {READ_TOKEN}", "Accept": "text/event-stream"},
+                         timeout=10)
+    assert response.status_code == 405
