@@ -28,6 +28,17 @@ from tests.paths import BUNDLED_CORPUS, REPO_ROOT
 API_TOKEN = "test-token-0123456789"
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they start, so `make check` (-m "not browser and not ray and not slow") leaves
+    them out whatever their module says: a real chromium (the chromium fixture), a Ray cluster (cluster)."""
+    for item in items:
+        if "chromium" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+        if "cluster" in item.fixturenames:
+            item.add_marker(pytest.mark.ray)
+
+
 def cli(*args: str, env: dict | None = None, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
     """Run `fundstelle ARGS` in a fresh process, as a user would (a new interpreter: it loads torch and the
     model again; :func:`cli_here` runs the same command in this process)."""

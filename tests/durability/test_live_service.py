@@ -1,5 +1,5 @@
-"""A real `fundstelle serve` keeps answering while two `fundstelle index` processes and HTTP
-writes change its index at the same time.
+"""The real service (`fundstelle serve`'s app under uvicorn, in the test's process) keeps answering
+while two `fundstelle index` processes and HTTP writes change its index at the same time.
 
 While they run, every answer and every document the service returns must be a complete
 committed article (all its passages, text and offsets agreeing): never half of a batch, never
@@ -15,9 +15,7 @@ import sys
 import threading
 import time
 
-import pytest
-
-from tests.conftest import start_server, stop_server
+from tests.conftest import serve_here, served_settings, stop_server
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import expected_passages, store_generation, verify_index
 from tests.paths import REPO_ROOT
@@ -33,7 +31,6 @@ def start_index(jsonl, folder) -> subprocess.Popen:
     )
 
 
-@pytest.mark.slow
 def test_service_serves_whole_states_while_other_processes_write(index_copy, tmp_path, embedder):
     folder = index_copy
     first = [article(i) for i in range(0, 12)]
@@ -42,7 +39,7 @@ def test_service_serves_whole_states_while_other_processes_write(index_copy, tmp
     everything = {item["id"]: item for item in first + second + posted}
     expected = {doc_id: expected_passages(item) for doc_id, item in everything.items()}
 
-    server = start_server(folder)
+    server = serve_here(served_settings(folder))  # the service in this process; the writers are processes of their own
     problems: list[str] = []
     seen: set[str] = set()
     stop = threading.Event()

@@ -73,10 +73,3 @@ def test_embeddings_are_normalised(embedder):
     assert vectors.shape == (len(TEXTS), 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
 
-
-@pytest.fixture(scope="module")
-def torch_encoder():
-    from core.settings import Settings
-    from models.encoders import load_encoder
-
-    return load_encoder(Settings(encoder="torch"))

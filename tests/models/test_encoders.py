@@ -43,8 +43,12 @@ def installed() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def encoders() -> dict[str, SentenceEncoder]:
-    return {name: SentenceEncoder(DEFAULT_MODEL_DIR, name) for name in installed()}
+def encoders(torch_encoder, embedder) -> dict[str, SentenceEncoder]:
+    """Every installed variant; torch and the configured one are the models the other tests loaded already."""
+    loaded = {"torch": torch_encoder}
+    if embedder.folder == DEFAULT_MODEL_DIR:
+        loaded[embedder.encoder] = embedder
+    return {name: loaded.get(name) or SentenceEncoder(DEFAULT_MODEL_DIR, name) for name in installed()}
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

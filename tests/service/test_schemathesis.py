@@ -28,7 +28,6 @@ from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import API_TOKEN
 
-pytestmark = pytest.mark.slow
 MAX_EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
