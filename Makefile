@@ -14,7 +14,7 @@ MODEL := models/multilingual-e5-small/fundstelle_recipe.json
 # ONNX fp32 + int8 exports of the model (models/export.py); offline, idempotent, a few minutes once.
 EXPORTS := models/multilingual-e5-small/onnx/fundstelle_export.json
 
-.PHONY: install run test bench quality clean
+.PHONY: install run test check bench quality clean
 
 install: $(STAMP) $(MODEL) $(EXPORTS)
 
@@ -40,9 +40,17 @@ run: install
 	test -f $(INDEX_DIR)/fundstelle.sqlite3 || $(BIN)/fundstelle index --index-dir $(INDEX_DIR)
 	$(BIN)/fundstelle serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT)
 
+# `make test`: the whole suite, as CI runs it (browser, Ray-cluster and crash tests too), slowest 25 listed.
+# `make check`: the inner loop: lint, the layering and every test but those three kinds (README, "Tests").
 test: install $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest --durations=25
+
+check: install $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -m "not browser and not ray and not slow"
 
 # `make bench`: every benchmark in bench/ at modest sizes (the scripts' own defaults take hours on
 # 2 cores); `make bench BENCH_SIZES=10000,100000 BENCH_STORAGE_N=1000000` for the
