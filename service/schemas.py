@@ -260,12 +260,14 @@ class Document(BaseModel):
 
 
 class ArticleBody(ingest.ArticleBody):
-    """An article without its id (PUT: the id is in the URL): ``text`` (plain text, stored as given) or
-    ``html`` (a web page or fragment; its article text is extracted and stored), with optional ``title``
-    (else taken from the text), ``source`` (the outlet), ``author``, ``url`` and ``published``.
-    Unknown fields are refused."""
+    """An article for PUT (its doc_id is in the URL): ``text`` (plain text, stored as given) or ``html`` (a
+    web page or fragment; its article text is extracted and stored), with optional ``title`` (else taken
+    from the text), ``source`` (the outlet), ``author``, ``url`` and ``published``. ``id`` may be given
+    (the body of a POST, sent again), and must then be the URL's doc_id. Unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
+
+    id: ingest.DocId | None = Field(None, description="Optional; if given, the doc_id of the URL.")
 
 
 class ArticleIn(ingest.ArticleIn):

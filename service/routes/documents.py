@@ -82,6 +82,9 @@ def add_document(body: ArticleIn, engine: EngineDep, response: Response) -> Writ
 def replace_document(doc_id: DocIdPath, body: ArticleBody, engine: EngineDep, response: Response) -> WriteResult:
     """Add (201) or replace (200, `updated`) the article with this doc_id; identical content is a
     no-op (200, `unchanged`). Only this article is embedded."""
+    if body.id is not None and body.id != doc_id:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"id: {body.id!r} is not the doc_id of the URL ({doc_id!r}); leave it out or make them equal")
     article = body.to_article(doc_id, origin=f"PUT /api/documents/{doc_id}")
     return _write(engine, article, response, create_only=False)
 

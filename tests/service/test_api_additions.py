@@ -243,6 +243,19 @@ def test_the_write_api_takes_author_and_refuses_unknown_fields(client):
         assert client.delete("/api/documents/stadtrat-1", headers=AUTH).status_code == 200
 
 
+def test_put_takes_the_post_body_again_but_not_another_id(client):
+    article = {"id": "2024/rathaus", "text": "Das Rathaus wird saniert.", "author": "Jan Probst"}
+    assert client.put("/api/documents/2024/rathaus", json=article, headers=AUTH).status_code == 201
+    try:
+        other = client.put("/api/documents/2024/rathaus", json={**article, "id": "2024/schule"}, headers=AUTH)
+        assert other.status_code == 422
+        assert other.json()["detail"] == ("id: '2024/schule' is not the doc_id of the URL ('2024/rathaus'); "
+                                          "leave it out or make them equal")
+        assert client.put("/api/documents/2024/rathaus", json=article, headers=AUTH).json()["status"] == "unchanged"
+    finally:
+        client.delete("/api/documents/2024/rathaus", headers=AUTH)
+
+
 def test_a_doc_id_with_a_slash_can_be_written_and_deleted(client):
     response = client.put("/api/documents/2024/stadtrat", json={"text": "Der Stadtrat tagt."}, headers=AUTH)
     assert response.status_code == 201 and response.json()["doc_id"] == "2024/stadtrat"
