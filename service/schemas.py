@@ -259,13 +259,20 @@ class Document(BaseModel):
         return cls(**{**document, "prose": [Span(start=s, end=e) for s, e in document.get("prose") or ()]})
 
 
+EXAMPLE = {"id": "2025/haushalt-giessen", "title": "Stadtrat beschließt den Haushalt 2025",
+           "text": "Gießen, 03.04.2025\n\nDer Stadtrat hat am Montag den Haushalt für 2025 beschlossen: 412 "
+                   "Millionen Euro, davon 38 Millionen für die Schulen.",
+           "source": "Gießener Anzeiger", "author": "Katharina Mehlhorn", "published": "2025-04-03"}
+
+
 class ArticleBody(ingest.ArticleBody):
     """An article for PUT (its doc_id is in the URL): ``text`` (plain text, stored as given) or ``html`` (a
     web page or fragment; its article text is extracted and stored), with optional ``title`` (else taken
     from the text), ``source`` (the outlet), ``author``, ``url`` and ``published``. ``id`` may be given
     (the body of a POST, sent again), and must then be the URL's doc_id. Unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{k: v for k, v in EXAMPLE.items()
+                                                                               if k != "id"}]})
 
     id: ingest.DocId | None = Field(None, description="Optional; if given, the doc_id of the URL.")
 
@@ -274,7 +281,7 @@ class ArticleIn(ingest.ArticleIn):
     """One article to add (the JSONL shape): ``{"id", "text" or "html"}`` plus optional ``title``,
     ``source`` (the outlet), ``author``, ``url`` and ``published``. Unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
 
 class WriteResult(BaseModel):
