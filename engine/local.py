@@ -16,7 +16,6 @@ from models.types import Encoder
 from retrieval.hits import Answer
 from retrieval.ordering import Sort, order
 from retrieval.searcher import Searcher
-from store.filters import prepare, where
 from store.index import Index
 from store.types import Prepared
 from store.vectors import set_search_threads
@@ -49,10 +48,7 @@ class LocalEngine:
     # -- reading ----------------------------------------------------------------------------
     def documents(self, offset: int, limit: int, filters: Filters | None = None) -> tuple[int, list[dict]]:
         """The number of articles (that ``filters`` allow) and one page of their metadata, newest first."""
-        if filters is None or not filters.active:
-            return self.index.store.page(offset, limit)
-        prepare(self.index.store.conn)  # the case-folding SQL function that the sources condition calls
-        return self.index.store.page(offset, limit, *where(filters))
+        return self.index.store.page(offset, limit, filters)
 
     def document(self, doc_id: str) -> dict | None:
         return self.index.store.document(doc_id)

@@ -17,7 +17,6 @@ CONTINUATIONS = re.compile(
     re.IGNORECASE,
 )
 MAX_OWN_TERMS = 1
-MAX_HISTORY = 5  # earlier questions the API accepts
 
 
 def is_elliptic(question: str) -> bool:

@@ -221,9 +221,10 @@ class ShardedEngine:
         return replace(answer, partial=bool(missing), missing_shards=tuple(missing)) if missing else answer
 
     # -- reading ----------------------------------------------------------------------------
-    def documents(self, offset: int, limit: int) -> tuple[int, list[dict]]:
-        """Paged metadata, newest first, over all shards (each sends its first ``offset + limit``)."""
-        answers, missing = self.shards.all("page", offset + limit)
+    def documents(self, offset: int, limit: int, filters: Filters | None = None) -> tuple[int, list[dict]]:
+        """Paged metadata (of the articles ``filters`` allow), newest first, over all shards (each sends its
+        first ``offset + limit``)."""
+        answers, missing = self.shards.all("page", offset + limit, filters)
         if missing:
             raise ShardUnavailable(f"shards {missing} are not answering; the list would be incomplete: "
                                    "try again in a few seconds")

@@ -25,6 +25,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from core.filters import Filters
 from core.settings import Settings
 from indexer.pipeline import ArticleIndexer
 from retrieval.query import Query
@@ -97,9 +98,10 @@ class ShardReplica:
                 passage["passage_id"] = self._gid(passage["passage_id"])
         return document
 
-    def page(self, limit: int) -> tuple[int, list[dict]]:
-        """The number of this shard's articles and its first ``limit`` in the archive's order (newest first)."""
-        return self.index.store.page(0, limit)
+    def page(self, limit: int, filters: Filters | None = None) -> tuple[int, list[dict]]:
+        """The number of this shard's articles (that ``filters`` allow) and its first ``limit`` in the archive's
+        order (newest first)."""
+        return self.index.store.page(0, limit, filters)
 
     def sources(self) -> list[tuple[str, int, str | None, str | None]]:
         return self.index.store.sources()

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from core.errors import IndexProblem
 from core.filters import Filters, fold
+from store.vectors import VectorIndex
 
-if TYPE_CHECKING:
-    from store.index import Index
+
+class Index(Protocol):
+    """What a filtered dense search needs of an index (:class:`store.index.Index`): its vectors."""
+
+    vectors: VectorIndex
 
 # Up to this many allowed passages the dense side scores them exactly; above it, the vector index
 # is searched with oversampling. Why 10,000 (bench/filters.py, 200,000 passages, flat index, one run

@@ -10,6 +10,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from core.errors import IndexProblem
+from core.filters import Filters
+from store.filters import prepare
+from store.filters import where as filter_condition
 from store.types import StoredPassage
 
 VECTOR_CHUNK_ROWS = 50_000  # rows per bulk vector read: ~75 MB of fp32 blobs at dim 384
@@ -190,8 +193,12 @@ class Reads:
         ).fetchall()
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    def page(self, offset: int, limit: int, where: str | None = None, params: Sequence = ()) -> tuple[int, list[dict]]:
-        """The number of articles (that ``where`` selects) and one page of them, from the same version of the store."""
+    def page(self, offset: int, limit: int, filters: Filters | None = None) -> tuple[int, list[dict]]:
+        """The number of articles (that ``filters`` allow) and one page of them, from the same version of the store."""
+        where, params = None, ()
+        if filters is not None and filters.active:
+            prepare(self.conn)  # the case-folding SQL function that a sources condition calls
+            where, params = filter_condition(filters)
         with self.snapshot() as conn:
             total = conn.execute(f"SELECT COUNT(*) FROM documents d WHERE {where or '1'}", params).fetchone()[0]
             return total, self.documents(offset, limit, where, params)

@@ -10,6 +10,7 @@ import pytest
 
 from core.documents import Article
 from core.errors import Conflict
+from core.filters import Filters
 from core.settings import Settings
 from retrieval.retrievers import CANDIDATES
 from scaleout.local import build_locally, open_locally
@@ -79,6 +80,10 @@ def test_every_article_is_in_its_shard_once(archive, single_node, sharded):
     assert total == single_node.counts()[0]
     assert documents == single_node.store.page(0, 500)[1]  # same order: newest first, then doc_id
     assert sharded.documents(3, 4)[1] == single_node.store.page(3, 4)[1]
+    outlet = next(d["source"] for d in documents if d["source"])
+    narrowed = Filters(sources=(outlet.upper(),))  # the list filter matches outlets case-insensitively, as ask does
+    assert sharded.documents(0, 500, narrowed) == single_node.store.page(0, 500, narrowed)
+    assert {d["source"] for d in sharded.documents(0, 500, narrowed)[1]} == {outlet}
     manifest = read_manifest(root)
     for doc in documents[:5]:
         stored = sharded.document(doc["doc_id"])
