@@ -254,6 +254,8 @@ def web():
     """A real web server on 127.0.0.1 with news pages, feeds and every kind of trouble (tests/fixtures/web)."""
     from tests.fixtures.web.server import start, stop
 
-    server = start(slow_seconds=2, drip_seconds=4)
+    # /slow answers after 1 s: past the fetch tests' 0.5 s read limit, and what each `watch` round of
+    # tests/cli waits (the CLI's limits wait it out)
+    server = start(slow_seconds=1, drip_seconds=4)
     yield server
     stop(server)
