@@ -37,7 +37,6 @@ Writes bench/results/http_latency.json and prints Markdown tables.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -56,13 +55,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.corpora import KLEXIKON, jsonl_gz_articles  # noqa: E402
+from bench.corpora import KLEXIKON, archive, cut_corpus  # noqa: E402
 from bench.service import free_port, wait_ready  # noqa: E402
 from bench.storage import DIM, SEED, stand_in_vectors, unit  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from indexer.pipeline import ArticleIndexer, embed_parts, unembedded  # noqa: E402
 from models.encoders import load_encoder  # noqa: E402
+from retrieval import ranking  # noqa: E402
+from retrieval.types import Ranking  # noqa: E402
 from store.index import DB_NAME, Index  # noqa: E402
+from store.lexical_index import LexicalIndex, wanted_engine  # noqa: E402
 from store.store import Store  # noqa: E402
 from store.vectors import base_files, read_header_fields  # noqa: E402
 
@@ -76,19 +78,23 @@ FIXED = ["Wann wurde ABBA gegründet?", "Was ist ADHS?", "Wie wird AIDS übertra
 
 # -- the index -------------------------------------------------------------------------------
 class StandIn:
-    """The real encoder's identity (so the service accepts the index) with stand-in vectors, handed
-    out in the order passages are written: row i of ``stand_in_vectors(sizes)`` for passage i."""
+    """The real encoder's identity (so the service accepts the index) with stand-in vectors: each batch
+    gets ``stand_in_vectors`` of its articles' passage counts (set :attr:`sizes` before embedding it),
+    made batch by batch so that 2.5M passages never need their 3.8 GB of vectors at once."""
 
-    def __init__(self, real, sizes: list[int]):
+    def __init__(self, real):
         if real.dim != DIM:
             raise SystemExit(f"stand-in vectors have {DIM} dimensions, the model {real.dim}")
         self.name, self.dim, self.fingerprint = real.name, real.dim, real.fingerprint
-        self.rows, self.used = stand_in_vectors(np.asarray(sizes)), 0
+        self.sizes: list[int] = []
+        self.batches, self.used = 0, 0
         self.rng = np.random.default_rng(SEED + 4)
 
     def encode_passages_with_sentences(self, texts, spans, progress=False, method="separate", sentence_texts=None):
-        rows = self.rows[self.used : self.used + len(texts)]
-        self.used += len(texts)
+        if sum(self.sizes) != len(texts):
+            raise ValueError("StandIn.sizes must hold the passage counts of the batch's articles")
+        rows = stand_in_vectors(np.asarray(self.sizes), seed=SEED + 10 * self.batches)
+        self.batches, self.used = self.batches + 1, self.used + len(texts)
         # one sentence: its vector is the passage's, as the real encoder gives it; more: noisy copies (~0.9)
         sentences = [row[None, :] if len(ss) == 1 else
                      unit(row + 0.5 * unit(self.rng.standard_normal((len(ss), DIM), dtype=np.float32)))
@@ -96,56 +102,56 @@ class StandIn:
         return rows, sentences
 
 
-def first_passages(n: int, settings: Settings) -> list[tuple]:
-    """(article, unembedded parts) of the first ``n`` passages: whole articles, the last one cut short."""
-    chosen, total = [], 0
-    for article in jsonl_gz_articles(KLEXIKON):
-        parts = unembedded(article, settings)
-        if total + len(parts[0]) > n:  # end the article with passage n (its text up to there)
-            article = dataclasses.replace(article, text=article.text[: parts[0][n - total - 1].char_end])
-            parts = unembedded(article, settings)
-        if parts[0]:
-            chosen.append((article, parts))
-            total += len(parts[0])
-        if total >= n:
-            return chosen
-    raise SystemExit(f"{KLEXIKON} has only {total} passages")
+def corpus(settings: Settings, cache_dir: Path) -> list[tuple]:
+    """Klexikon cut by the real pipeline, all of it (cached under ``cache_dir``: minutes to cut)."""
+    name = f"klexikon-cut-{settings.passage_target_chars}-{settings.passage_max_chars}.pkl"
+    return cut_corpus(KLEXIKON, lambda article: unembedded(article, settings), cache_dir / name)
 
 
 def build(folder: Path, n: int, vectors: str, settings: Settings) -> dict:
+    """Write the first ``n`` passages of the archive (:func:`bench.corpora.archive`) into ``folder``."""
     started = time.perf_counter()
-    chosen = first_passages(n, settings)
+    base = corpus(settings, folder.parent)
     cut_s = time.perf_counter() - started
     real = load_encoder(settings)
-    encoder = real if vectors == "real" else StandIn(real, [len(parts[0]) for _, parts in chosen])
+    encoder = real if vectors == "real" else StandIn(real)
     work = folder.with_name(folder.name + ".partial")  # renamed when complete: only whole builds are reused
     shutil.rmtree(work, ignore_errors=True)
     index = Index.open(work, encoder, create=True)
     writer = ArticleIndexer(index, settings)
     t0, batch, done, shown = time.perf_counter(), [], 0, 0.0
-    for i, item in enumerate(chosen):
+
+    def flush():
+        nonlocal batch, done, shown
+        if isinstance(encoder, StandIn):
+            encoder.sizes = [len(p[0]) for _, p in batch]
+        writer.commit(embed_parts(encoder, [a for a, _ in batch], [p for _, p in batch]))
+        done += sum(len(p[0]) for _, p in batch)
+        batch = []
+        if time.perf_counter() - shown > 30 or done >= n:
+            shown = time.perf_counter()
+            print(f"[{n}] {done:,} passages written ({vectors} vectors), {shown - t0:.0f}s, "
+                  f"load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+
+    for item in archive(n, base):
         batch.append(item)
-        if sum(len(p[0]) for _, p in batch) >= COMMIT_PASSAGES or len(batch) == writer.batch_articles \
-                or i == len(chosen) - 1:
-            writer.commit(embed_parts(encoder, [a for a, _ in batch], [p for _, p in batch]))
-            done += sum(len(p[0]) for _, p in batch)
-            batch = []
-            if time.perf_counter() - shown > 10 or i == len(chosen) - 1:
-                shown = time.perf_counter()
-                print(f"[{n}] {done:,} passages written ({vectors} vectors), {shown - t0:.0f}s",
-                      file=sys.stderr, flush=True)
+        if sum(len(p[0]) for _, p in batch) >= COMMIT_PASSAGES or len(batch) == writer.batch_articles:
+            flush()
+    if batch:
+        flush()
     write_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     assert index.save_vectors(timeout=60), "the vector base was not saved"
     save_s = time.perf_counter() - t0
     if isinstance(encoder, StandIn):
-        assert encoder.used == len(encoder.rows), "stand-in rows and passages out of step"
+        assert encoder.used == n, "stand-in rows and passages out of step"
     documents, passages = index.counts()
     index.close()
     work.rename(folder)
     info = {"vectors": vectors, "articles": documents, "passages": passages, "cut_s": round(cut_s, 1),
             "embed_and_write_s": round(write_s, 1), "save_vectors_s": round(save_s, 1),
-            "build_s": round(time.perf_counter() - started, 1), "load_avg_after": os.getloadavg()}
+            "build_s": round(time.perf_counter() - started, 1), "load_avg_after": os.getloadavg(),
+            "copies": "klexikon repeated; copy k: ids <id>~k, digits permuted (bench/corpora.py)"}
     (folder.parent / f"{folder.name}.json").write_text(json.dumps(info, indent=2))
     return info
 
@@ -256,17 +262,52 @@ def stages(folder: Path, questions: list[str]) -> dict[str, float]:
         timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
         return out
 
+    agreement = []
     for q in questions:
         timed("embed question", engine.encoder.encode_queries, [q])
         query = timed("analyse (embed + terms)", analyse, q, engine.encoder)
         timed("dense search k=50", index.vectors.search, query.vector[None, :], 50)
-        if query.fts_match():
-            timed("BM25 k=50", index.store.lexical, query.fts_match(), 50)
+        if query.fts_match():  # both engines on the same index and question, one after the other
+            fts5 = timed("BM25 FTS5 k=50", index.store.lexical, query.fts_match(), 50)
+            if index.lexical is not None:
+                engine_hits = timed("BM25 tantivy k=50", index.lexical.search, query.lexical_terms, 50)
+                if fts5:
+                    agreement.append(len({p for p, _ in fts5} & {p for p, _ in engine_hits}) / len(fts5))
         found = timed("retrieve (dense + BM25 + read)", searcher.retriever.retrieve, query)
-        timed("rank (fusion, highlights, variety, windows)", searcher.rank, query, found, 5)
+        timed("rank (fusion, highlights, variety, windows)", ranking.run, searcher.stages, Ranking(query, found, 5))
         timed("Engine.ask total", engine.ask, q, 5)
     engine.close()
-    return {name: round(float(np.median(ms)), 2) for name, ms in timings.items()}
+    out = {name: round(float(np.median(ms)), 2) for name, ms in timings.items()}
+    for name in ("BM25 FTS5 k=50", "BM25 tantivy k=50"):
+        if name in timings:
+            out[name.replace("k=50", "k=50 p90")] = round(float(np.percentile(timings[name], 90)), 2)
+    if agreement:  # the two BM25s differ (idf formula, length buckets): how many of FTS5's 50 tantivy also has
+        out["BM25 top-50 shared by FTS5 and tantivy"] = round(float(np.mean(agreement)), 3)
+    return out
+
+
+def lexical_ready(folder: Path) -> dict:
+    """Build (or catch up) the index's lexical index before the server starts, so that start-up is timed
+    as it is once it exists (an index built before it gets it once, on its first open)."""
+    if wanted_engine() != "tantivy":
+        return {"engine": "fts5"}
+    store = Store(folder / DB_NAME)
+    lexical = LexicalIndex(folder)
+    started = time.perf_counter()
+    wrote = lexical.catch_up(store)
+    seconds = time.perf_counter() - started
+    lexical.close()
+    store.close()
+    return {"engine": "tantivy", "built_now": wrote, "seconds": round(seconds, 1)}
+
+
+def disk_mb(folder: Path) -> dict[str, float]:
+    """MB on disk: the SQLite file (with its WAL), the vector base files, the lexical index."""
+    def size(paths) -> float:
+        return round(sum(p.stat().st_size for p in paths if p.is_file()) / 1e6, 1)
+
+    return {"sqlite": size(folder.glob(DB_NAME + "*")), "vectors": size(folder.glob("vectors.g*.faiss")),
+            "lexical": size((folder / "lexical").rglob("*")), "total": size(folder.rglob("*"))}
 
 
 # -- one size ----------------------------------------------------------------------------------
@@ -278,7 +319,8 @@ def run(n: int, vectors: str, args) -> dict:
     concurrent_qs = questions[args.warmup + args.questions :]
     result = {"target_passages": n, "passages": built["passages"], "articles": built["articles"],
               "vectors": vectors, "vector_index": kind, "build": built,
-              "load_avg": {"start": os.getloadavg()}}
+              "load_avg": {"start": os.getloadavg()}, "lexical_index": lexical_ready(folder)}
+    result["disk_mb"] = disk_mb(folder)
     log = folder.parent / f"{folder.name}.serve.log"
     proc, url, ready_s = start_server(folder, log)
     try:
@@ -318,17 +360,30 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
+def disk(r: dict) -> str:
+    d = r.get("disk_mb", {})
+    return f"{d.get('sqlite', '-'):,} / {d.get('vectors', '-'):,} / {d.get('lexical', '-'):,}" if d else "-"
+
+
+def build_times(r: dict) -> str:
+    b, lexical = r["build"], r.get("lexical_index", {})
+    lexical_s = lexical.get("seconds", "-") if lexical.get("built_now") else "(exists)"
+    return f"{b.get('embed_and_write_s', '-')} / {b.get('save_vectors_s', '-')} / {lexical_s}"
+
+
 def tables(results: list[dict], clients: int) -> str:
     lines = [f"| passages | vectors | vector index | one at a time p50 / p95 / p99 ms | {clients} clients q/s | "
              f"{clients} clients p50 / p99 ms | server CPU ms / question | server ready s | server peak RSS MB | "
-             "load avg 1 min |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "disk MB (SQLite / vectors / lexical) | build s (write / vectors / lexical) | load avg 1 min |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         s, c = r["sequential"], r["concurrent"]
         loads = [r["load_avg"][k][0] for k in ("start", "after_sequential", "after_concurrent")]
         lines.append(f"| {r['passages']:,} | {r['vectors']} | {r['vector_index']} | {s['p50_ms']} / {s['p95_ms']} / "
                      f"{s['p99_ms']} | {c['q_per_s']} | {c['p50_ms']} / {c['p99_ms']} | {s['server_cpu_ms_per_q']} / "
                      f"{c['server_cpu_ms_per_q']} | {r['server_ready_s']} | "
-                     f"{r['server_end']['peak_rss_mb']:,} | {min(loads):.1f}–{max(loads):.1f} |")
+                     f"{r['server_end']['peak_rss_mb']:,} | {disk(r)} | {build_times(r)} | "
+                     f"{min(loads):.1f}–{max(loads):.1f} |")
     staged = [r for r in results if r.get("stages_p50_ms")]
     if staged:
         names = list(staged[0]["stages_p50_ms"])
@@ -351,7 +406,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--index-dir", type=Path, default=ROOT / "artifacts" / "bench",
                         help="where the indexes are built and kept (one folder per size and vectors)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (or find) the indexes of --sizes and stop: the long part, run once with nice")
     args = parser.parse_args()
+    if args.build_only:
+        for n in (int(s) for s in args.sizes.split(",") if s.strip()):
+            vectors = args.vectors if args.vectors != "auto" else ("real" if n <= REAL_UP_TO else "standin")
+            print(json.dumps(index_for(args.index_dir, n, vectors)[1]), flush=True)
+        return 0
     results = []
     for n in (int(s) for s in args.sizes.split(",") if s.strip()):
         vectors = args.vectors if args.vectors != "auto" else ("real" if n <= REAL_UP_TO else "standin")
