@@ -3,8 +3,9 @@
     .venv/bin/python bench/http_latency.py [--sizes 10000,100000] [--vectors auto|real|standin]
                                            [--questions 200] [--clients 4] [--stages 50]
 
-Per size N, an index of the first N passages of the Klexikon Wikipedia articles (bench/corpora.py;
-the article that crosses N is cut short at a passage end), cut by the real pipeline
+Per size N, an index of the first N passages of the Klexikon Wikipedia articles, repeated with distinct
+ids and permuted digits beyond their ~740k passages (bench/corpora.py ``archive``; the article that
+crosses N is cut short at a passage end; the cut corpus is cached next to the indexes), cut by the real pipeline
 (``indexer.pipeline.unembedded`` + ``embed_parts``), committed through the real store
 (``ArticleIndexer.commit``) and ended by ``Index.save_vectors`` as `fundstelle index` ends, so the
 vector index is what the product builds: exact flat below 50,000 passages, IVF SQ8 + exact
@@ -28,7 +29,10 @@ per question (user + system, in (a) and (b): it bounds the q/s of an idle machin
 cores x 1000 / CPU ms), its peak RSS (VmHWM) and the load average (the machine is shared: compare ratios within a run). The server
 inherits this process's environment (FUNDSTELLE_*, OMP_NUM_THREADS, ...; recorded in the JSON).
 (c) --stages questions in-process (``engine.Engine`` on the same index, server stopped): where one
-question's time goes (embedding the question, dense search, BM25, ranking with highlights).
+question's time goes (embedding the question, dense search, BM25 on FTS5 and on the lexical index, side
+by side on the same questions, ranking with highlights). Disk and build times are in the table; the
+lexical index (store/lexical_index.py) is built from SQLite before the server starts, if it is missing.
+Indexes of 1M passages and more take long to build: ``--build-only`` once (niced), outside the repository.
 Questions: 6-10 consecutive words of random passages, plus a few fixed German questions.
 
 Writes bench/results/http_latency.json and prints Markdown tables.
