@@ -30,6 +30,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -123,8 +124,8 @@ class Paragraph:
     def inputs(self) -> list[str]:
         return [sentence_input(self.title, self.context[s:e]) for s, e in self.spans]
 
-    def answer_sentences(self, answers: list[dict]) -> list[int]:
-        """Indexes of the sentences the first locatable answer overlaps ([] when none can be located)."""
+    def answer_location(self, answers: list[dict]) -> tuple[int, int] | None:
+        """Character offsets of the first answer that can be located in the context (None: none can)."""
         for answer in answers:
             text, start = answer.get("text", ""), answer.get("answer_start", -1)
             if not text.strip():
@@ -133,11 +134,30 @@ class Paragraph:
                 start = self.context.find(text)  # a shifted offset: the first occurrence
                 if start < 0:
                     continue
-            end = start + len(text)
-            hit = [i for i, (s, e) in enumerate(self.spans) if s < end and e > start]
-            if hit:
-                return hit
-        return []
+            return start, start + len(text)
+        return None
+
+    def answer_sentences(self, answers: list[dict]) -> list[int]:
+        """Indexes of the sentences the first locatable answer overlaps ([] when none can be located)."""
+        where = self.answer_location(answers)
+        return [] if where is None else [i for i, (s, e) in enumerate(self.spans) if s < where[1] and e > where[0]]
+
+    def without_answer(self, answers: list[dict]) -> str | None:
+        """The answer's sentence with the answer cut out, read as the model reads sentences: every word of the
+        topic is still there, the fact is not (a near miss made to measure). None when the answer is (nearly)
+        the whole sentence or crosses a sentence boundary."""
+        where = self.answer_location(answers)
+        hit = self.answer_sentences(answers)
+        if where is None or len(hit) != 1:
+            return None
+        s, e = self.spans[hit[0]]
+        rest = _ANSWER_GAP.sub(" ", f"{self.context[s : where[0]]} {self.context[where[1] : e]}")
+        rest = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", rest).strip()
+        return sentence_input(self.title, rest) if len(rest.split()) >= 4 else None
+
+
+_ANSWER_GAP = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?)])")
 
 
 @dataclass
@@ -226,20 +246,23 @@ def klexikon_sentences(seed: int = 0, count: int = 4000) -> tuple[str, ...]:
 class Mix:
     """How many groups of each kind, and their shape. Defaults: the committed recipe (MODEL_CARD.md)."""
 
-    group_size: int = 5  # sentences per group
+    group_size: int = 6  # sentences per group
+    without_answer: bool = True  # the answer's sentence with the answer cut out is a negative of its group
     same_paragraph: int = 2  # at most this many negatives from the answer's paragraph; the rest from its article
     random_negatives: int = 1  # klexikon sentences per group
     xquad_languages: tuple[str, ...] = ("de", "en")  # every question in these languages against the German sentences
     other_languages: int = 2  # and in this many of XQuAD's other ten languages, drawn per question
-    squad_it: int | None = 1200  # groups (None: all)
-    squad2: int | None = 1000  # answerable groups (None: all)
+    squad_it: int | None = 1800  # groups (None: all)
+    squad2: int | None = 1500  # answerable groups (None: all)
     squad2_impossible: int | None = None  # unanswerable groups (None: all of the fit part)
     seed: int = 13
 
 
 def _group(question: str, paragraph: Paragraph, article: SourceArticle, positives: list[int], mix: Mix,
-           rng: random.Random, source: str, extra_negative: int | None = None) -> Group | None:
-    """A group: one positive (if any), near-miss negatives of the paragraph and the article, random ones."""
+           rng: random.Random, source: str, extra_negative: int | None = None,
+           answers: list[dict] | None = None) -> Group | None:
+    """A group: one positive (if any), the positive without its answer (``mix.without_answer``), near-miss
+    negatives of the paragraph and the article, random ones."""
     inputs = paragraph.inputs
     same = [i for i in range(len(inputs)) if i not in positives]
     rng.shuffle(same)
@@ -247,12 +270,15 @@ def _group(question: str, paragraph: Paragraph, article: SourceArticle, positive
         same.remove(extra_negative)
         same.insert(0, extra_negative)
     wanted = mix.group_size - mix.random_negatives - (1 if positives else 0)
-    negatives = [inputs[i] for i in same[: min(len(same), mix.same_paragraph if positives else wanted)]]
+    cut = paragraph.without_answer(answers) if positives and answers and mix.without_answer else None
+    negatives = [cut] if cut else []
+    take = min(len(same), mix.same_paragraph if positives else wanted, wanted - len(negatives))
+    negatives += [inputs[i] for i in same[:take]]
     others = [text for p in article.paragraphs if p is not paragraph for text in p.inputs]
     rng.shuffle(others)
     negatives += others[: wanted - len(negatives)]
     if len(negatives) < wanted:  # a short article: more of its own paragraph
-        negatives += [inputs[i] for i in same[len(negatives) : len(negatives) + wanted - len(negatives)]]
+        negatives += [inputs[i] for i in same[take : take + wanted - len(negatives)]]
     if mix.random_negatives:
         randoms = klexikon_sentences()
         negatives += [randoms[rng.randrange(len(randoms))] for _ in range(mix.random_negatives)]
@@ -280,7 +306,8 @@ def xquad_groups(indexes: list[int], mix: Mix, rng: random.Random) -> list[Group
                     qa = asked[lang][a].paragraphs[p].qas[q]
                     if de_qa["id"] != qa["id"]:
                         raise DataError(f"xquad.{lang}.json is not parallel to xquad.de.json at {qa['id']}")
-                    group = _group(qa["question"], de_par, de_article, positives, mix, rng, f"xquad:{lang}>de")
+                    group = _group(qa["question"], de_par, de_article, positives, mix, rng, f"xquad:{lang}>de",
+                                   answers=de_qa["answers"])
                     out.extend([group] if group else [])
     return out
 
@@ -299,7 +326,8 @@ def _squad_groups(articles: list[SourceArticle], mix: Mix, rng: random.Random, s
                                    plausible[0] if plausible else None)
                 else:
                     positives = par.answer_sentences(qa["answers"])
-                    group = _group(qa["question"], par, article, positives, mix, rng, source) if positives else None
+                    group = (_group(qa["question"], par, article, positives, mix, rng, source, answers=qa["answers"])
+                             if positives else None)
                 out.extend([group] if group else [])
     return out
 

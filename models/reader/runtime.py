@@ -1,0 +1,100 @@
+"""The reader at question time: how well each sentence answers the question, one logit per sentence.
+
+ONNX Runtime runs the int8 encoder of the serving folder (built by ``make install``); the token
+vectors are mean-pooled and the head (385 numbers) gives the logit. Pairs are read in batches of
+similar length (a batch is padded to its longest pair). One :class:`Reader` serves every thread:
+ONNX Runtime's ``run`` and the tokenizer are safe to call concurrently.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import IndexProblem
+from models.encoders import cpu_cores
+from models.reader.recipe import SERVING_DIR, SERVING_MANIFEST, SERVING_MODEL, pair, tokenizer
+
+BATCH = 16  # pairs per forward pass; sorted by length first
+BUILD_HINT = "run `make install` (or `.venv/bin/python -m models.reader.build`) to build it from the committed weights"
+
+
+class ReaderUnavailable(IndexProblem):
+    """The reader's serving folder is missing or broken; the message says what to do."""
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -50.0, 50.0)))
+
+
+class Reader:
+    """``score(question, sentences)``: one logit per sentence (higher: more likely to hold the answer);
+    ``probability`` is its sigmoid. ``sentences`` are read as text.inputs.sentence_input builds them
+    (the first words of the article title, a newline, the sentence)."""
+
+    def __init__(self, folder: Path | str = SERVING_DIR, threads: int | None = None, batch_size: int = BATCH):
+        self.folder = Path(folder)
+        missing = [name for name in (SERVING_MODEL, "tokenizer.json", SERVING_MANIFEST)
+                   if not (self.folder / name).is_file()]
+        if missing:
+            raise ReaderUnavailable(f"the reader's serving folder {self.folder} lacks {missing[0]}: {BUILD_HINT}")
+        try:
+            self.manifest = json.loads((self.folder / SERVING_MANIFEST).read_text())
+            head = self.manifest["head"]
+            self.weight = np.asarray(head["weight"], dtype=np.float32)
+            self.bias = np.float32(head["bias"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ReaderUnavailable(f"{self.folder / SERVING_MANIFEST} is damaged ({exc}): {BUILD_HINT}") from None
+        self.batch_size = batch_size
+        self.threads = threads or cpu_cores()
+        self.tokenizer = tokenizer(self.folder)
+        self.session = self._session()
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def _session(self):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the encoder: no idle spin
+        try:
+            return ort.InferenceSession(str(self.folder / SERVING_MODEL), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ReaderUnavailable(f"cannot load {self.folder / SERVING_MODEL} ({type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0] if str(exc) else ''}); {BUILD_HINT}") from exc
+
+    @property
+    def fusion(self) -> dict | None:
+        """The fused ranking and the calibration fitted for this reader (weights/fusion.json), if any."""
+        return self.manifest.get("fusion")
+
+    def score(self, question: str, sentences: list[str]) -> np.ndarray:
+        """One logit per sentence, in the order given (float32)."""
+        out = np.zeros(len(sentences), dtype=np.float32)
+        if not sentences:
+            return out
+        pairs = [pair(question, s) for s in sentences]
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][1]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self._logits([pairs[i] for i in rows])
+        return out
+
+    def probability(self, question: str, sentences: list[str]) -> np.ndarray:
+        return sigmoid(self.score(question, sentences))
+
+    def _logits(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(pairs)
+        ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feed)[0]  # (rows, tokens, 384): last_hidden_state
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1.0)
+        return pooled @ self.weight + self.bias
+
