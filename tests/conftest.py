@@ -117,6 +117,7 @@ class Server:
     runner: object | None = None  # serve_here's uvicorn.Server
     thread: threading.Thread | None = None
     owns_engine: bool = False  # serve_here without an engine: the app loaded it, stop_server closes it
+    log: Path | None = None  # a process's output
 
     @property
     def auth(self) -> dict[str, str]:
@@ -127,27 +128,37 @@ class Server:
 
 
 def start_server(index_dir: Path, env: dict | None = None, log_path: Path | None = None) -> Server:
+    """`fundstelle serve` as a process of its own, ready to answer (a new interpreter: torch and the model)."""
+    return wait_ready(launch_server(index_dir, env, log_path))
+
+
+def launch_server(index_dir: Path, env: dict | None = None, log_path: Path | None = None) -> Server:
+    """Start `fundstelle serve` as a process of its own and return at once; wait_ready waits for its index."""
     port = free_port()
-    log = open(log_path or index_dir.parent / f"server-{port}.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1",
-         "--port", str(port)],
-        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**_base_env(), "FUNDSTELLE_API_TOKEN": API_TOKEN, **(env or {})},
-    )
-    server = Server(f"http://127.0.0.1:{port}", index_dir, process)
-    deadline = time.monotonic() + 180
+    log_path = log_path or index_dir.parent / f"server-{port}.log"
+    with open(log_path, "w") as log:  # the process writes to its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1",
+             "--port", str(port)],
+            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env={**_base_env(), "FUNDSTELLE_API_TOKEN": API_TOKEN, **(env or {})},
+        )
+    return Server(f"http://127.0.0.1:{port}", index_dir, process, log=log_path)
+
+
+def wait_ready(server: Server, timeout: float = 180) -> Server:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}: {Path(log.name).read_text()[-3000:]}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}: {server.log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    process.kill()
-    raise RuntimeError(f"server not ready in time: {Path(log.name).read_text()[-3000:]}")
+    server.process.kill()
+    raise RuntimeError(f"server not ready in time: {server.log.read_text()[-3000:]}")
 
 
 def serve_here(settings, engine=None, create: bool = False) -> Server:
@@ -202,9 +213,21 @@ def embedder():
     return shared_encoder(Settings())
 
 
+def copy_index(folder: Path, parent: Path) -> Path:
+    """A copy of the index ``folder`` as PARENT/index (without lock files), for a test that writes."""
+    shutil.copytree(folder, parent / "index", ignore=shutil.ignore_patterns("*.lock"))
+    return parent / "index"
+
+
+_LAUNCHED: dict[str, Server] = {}  # processes started ahead of the tests that use them
+
+
 @pytest.fixture(scope="session")
-def sample_index_dir(tmp_path_factory, embedder) -> Path:
-    """The bundled corpus, indexed once per session with the real pipeline. Copy before writing."""
+def sample_index_dir(tmp_path_factory, embedder, request) -> Path:
+    """The bundled corpus, indexed once per session with the real pipeline. Copy before writing.
+
+    When the session will use served_process, its `fundstelle serve` starts here, on its own copy: its
+    interpreter loads torch and the model (about 10 s of a core) beside the tests that run before it."""
     from indexer.ingest.readers import read_articles
     from indexer.pipeline import ArticleIndexer
     from store.index import Index
@@ -214,15 +237,16 @@ def sample_index_dir(tmp_path_factory, embedder) -> Path:
     index = Index.open(folder, embedder, create=True)
     ArticleIndexer(index, settings).run(read_articles([BUNDLED_CORPUS]))
     index.store.close()
+    if any("served_process" in item.fixturenames for item in request.session.items):
+        _LAUNCHED["served_process"] = launch_server(copy_index(folder, tmp_path_factory.mktemp("served-process")))
+        request.addfinalizer(lambda: [stop_server(s) for s in _LAUNCHED.values()])  # launched, never used
     return folder
 
 
 @pytest.fixture
 def index_copy(sample_index_dir, tmp_path) -> Path:
     """A private copy of the sample index that a test may change."""
-    target = tmp_path / "index"
-    shutil.copytree(sample_index_dir, target, ignore=shutil.ignore_patterns("*.lock"))
-    return target
+    return copy_index(sample_index_dir, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -234,14 +258,23 @@ def engine(sample_index_dir, embedder):
 
 
 @pytest.fixture(scope="session")
+def served_process(sample_index_dir, tmp_path_factory) -> Server:
+    """A real `fundstelle serve` process (start_server) on a copy of the sample index, writes with API_TOKEN:
+    for what only a process of its own shows (the command, its settings from the environment, another
+    process writing to the index it serves). Started early when the session uses it (see sample_index_dir)."""
+    running = _LAUNCHED.pop("served_process", None) or launch_server(
+        copy_index(sample_index_dir, tmp_path_factory.mktemp("served-process")))
+    yield wait_ready(running)
+    stop_server(running)
+
+
+@pytest.fixture(scope="session")
 def server(sample_index_dir, tmp_path_factory, embedder) -> Server:
     """The HTTP service on loopback (serve_here) on a copy of the sample index, writes enabled with API_TOKEN,
     no read token. tests/service/test_write_api.py starts a `fundstelle serve` process of its own."""
     from engine import LocalEngine
 
-    folder = tmp_path_factory.mktemp("served") / "index"
-    shutil.copytree(sample_index_dir, folder, ignore=shutil.ignore_patterns("*.lock"))
-    settings = served_settings(folder)
+    settings = served_settings(copy_index(sample_index_dir, tmp_path_factory.mktemp("served")))
     engine = LocalEngine(settings, encoder=embedder)
     running = serve_here(settings, engine)
     yield running

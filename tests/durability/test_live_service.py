@@ -10,25 +10,23 @@ generation per committed batch), and the index on disk is consistent.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 
 from tests.conftest import serve_here, served_settings, stop_server
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import expected_passages, store_generation, verify_index
+from tests.durability.warm import WarmProcess, python_m
 from tests.paths import REPO_ROOT
 
 BATCH = 4
 
 
-def start_index(jsonl, folder) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli", "index", str(jsonl), "--index-dir", str(folder), "--quiet"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "FUNDSTELLE_INDEX_BATCH_ARTICLES": str(BATCH)},
-    )
+def start_index(jsonl, folder) -> WarmProcess:
+    """`fundstelle index` (python -m cli index) as a process of its own, forked from a warm interpreter
+    (tests/durability/warm.py: the imports done once, the model loaded by the process itself)."""
+    return python_m("cli", "index", str(jsonl), "--index-dir", str(folder), "--quiet", cwd=REPO_ROOT,
+                    env={**os.environ, "FUNDSTELLE_INDEX_BATCH_ARTICLES": str(BATCH)})
 
 
 def test_service_serves_whole_states_while_other_processes_write(index_copy, tmp_path, embedder):

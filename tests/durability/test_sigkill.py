@@ -15,8 +15,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -24,22 +22,21 @@ import pytest
 from store.vectors import TMP_PREFIX, load
 from tests.durability.articles import article, write_jsonl
 from tests.durability.checks import store_generation, verify_index
+from tests.durability.warm import WarmProcess, python_m
 from tests.paths import REPO_ROOT
 
 ARTICLES = 150
 BATCH = 10
 
 
-def crashy(point: str, jsonl, folder, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.durability.crashy_index", point, "--",
-         "index", str(jsonl), "--index-dir", str(folder), "--quiet"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "FUNDSTELLE_INDEX_BATCH_ARTICLES": str(BATCH)}, **kwargs,
-    )
+def crashy(point: str, jsonl, folder) -> WarmProcess:
+    """`python -m tests.durability.crashy_index POINT -- index ...` as a process of its own, forked from a warm
+    interpreter (tests/durability/warm.py: the imports done once, the model loaded by the process itself)."""
+    return python_m("tests.durability.crashy_index", point, "--", "index", str(jsonl), "--index-dir", str(folder),
+                    "--quiet", cwd=REPO_ROOT, env={**os.environ, "FUNDSTELLE_INDEX_BATCH_ARTICLES": str(BATCH)})
 
 
-def killed(process: subprocess.Popen, timeout: float = 300) -> None:
+def killed(process: WarmProcess, timeout: float = 300) -> None:
     _, err = process.communicate(timeout=timeout)
     assert process.returncode == -signal.SIGKILL, f"expected death by SIGKILL, got {process.returncode}: {err[-2000:]}"
 

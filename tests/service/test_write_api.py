@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from service.settings import ServiceSettings
-from tests.conftest import API_TOKEN, Server, cli_here, serve_here, start_server, stop_server
+from tests.conftest import API_TOKEN, Server, cli_here, serve_here, stop_server
 
 CABLE_CAR = {
     "id": "seilbahn-goerlitz",
@@ -53,12 +53,11 @@ WRITE_ROUTES = [("POST", "/api/documents"), ("PUT", "/api/documents/some-id"), (
 
 
 @pytest.fixture(scope="module")
-def live(sample_index_dir, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("write-api") / "index"
-    shutil.copytree(sample_index_dir, folder, ignore=shutil.ignore_patterns("*.lock"))
-    server = start_server(folder)
-    yield server
-    stop_server(server)
+def live(served_process):
+    """The session's real `fundstelle serve` process on its own copy of the sample index (tests/conftest.py:
+    started early, so it loads beside other tests); this module is its only user and stops it."""
+    yield served_process
+    stop_server(served_process)
 
 
 @pytest.fixture(scope="module")
