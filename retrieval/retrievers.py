@@ -14,6 +14,7 @@ import numpy as np
 
 from retrieval.query import Query
 from retrieval.types import Candidates
+from store.bm25 import LEXICAL_OVERFETCH
 from store.filters import allowed_passages, dense_within, where
 from store.index import Index
 
@@ -42,9 +43,12 @@ class IndexRetriever:
             match = query.fts_match() if query.uses_lexical else None
             if match and (allowed is None or len(allowed)):
                 condition = where(filters) if filters else ()
-                if index.lexical_follows(conn):  # top-k BM25 that skips what cannot make it (tantivy)
-                    found.lexical = index.lexical.search(query.lexical_terms, self.candidates, filters,
-                                                         query.lexical_stats)
+                if index.lexical_follows(conn):  # top-k BM25 that skips what cannot make it (tantivy) ...
+                    terms = query.lexical_terms
+                    stats = query.lexical_stats or index.lexical.stats(index.store, terms)
+                    over = index.lexical.search(terms, self.candidates * LEXICAL_OVERFETCH, filters, stats)
+                    # ... then FTS5's exact scores for those: the same for one index and for any shards
+                    found.lexical = index.store.rescored([pid for pid, _ in over], terms, stats, self.candidates)
                 elif query.lexical_stats is None:  # one index: its own statistics are the archive's
                     found.lexical = index.store.lexical(match, self.candidates, *condition)
                 else:  # one shard of an archive: scored as one index of the whole archive would

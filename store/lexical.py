@@ -86,6 +86,20 @@ class Lexical:
             fetch = min(fetch * LEXICAL_OVERFETCH, LEXICAL_MAX_FETCH)
         return scored[:limit]
 
+    def rescored(self, candidates: Sequence[int], terms: Sequence[str], stats: LexicalStats, limit: int
+                 ) -> list[tuple[int, float]]:
+        """The best ``limit`` of ``candidates`` (passage ids) by FTS5's exact bm25() for a MATCH of ``terms``
+        with ``stats`` (this index's, or a sharded archive's), from their stored terms: the lexical index's
+        scores are close to FTS5's but not equal (it quantises passage lengths, and a shard normalises them
+        by its own average), so its over-fetched candidates are scored again here; one index and any
+        number of shards then give the same scores, and the same ones FTS5 gives."""
+        if not stats.passages:
+            return []
+        score = bm25_scorer(terms, stats)
+        rows = self._fts_rows(list(candidates))
+        scored = sorted(((pid, score(rows[pid])) for pid in candidates if pid in rows), key=lambda c: (-c[1], c[0]))
+        return [(pid, s) for pid, s in scored if s > 0][:limit]
+
     def _fts_rows(self, ids: Sequence[int]) -> dict[int, str]:
         """The stored terms (one string) of these FTS rows."""
         out: dict[int, str] = {}

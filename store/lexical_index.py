@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 import tantivy
 
 from core.filters import Filters, fold, iso_day
+from core.settings import Settings
 from store.bm25 import LexicalStats, fts_tokens, fts_totals
 
 if TYPE_CHECKING:
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENGINE_ENV = "FUNDSTELLE_LEXICAL"  # "tantivy" (default) or "fts5"
 FOLDER = "lexical"
 STATE = "state.json"
 SCHEMA_VERSION = 2  # of the tantivy schema below; another one is rebuilt (1: no "pairs" field)
@@ -73,10 +73,8 @@ DELETE_CHUNK = 10_000  # passage ids per delete query
 
 
 def wanted_engine() -> str:
-    engine = os.environ.get(ENGINE_ENV, "tantivy").strip().lower() or "tantivy"
-    if engine not in ("tantivy", "fts5"):
-        raise ValueError(f"{ENGINE_ENV}={engine!r} is not a lexical engine; choose tantivy or fts5")
-    return engine
+    """The lexical engine the settings ask for (``FUNDSTELLE_LEXICAL``: tantivy or fts5; see core.settings)."""
+    return Settings().lexical
 
 
 def _schema() -> tantivy.Schema:

@@ -68,9 +68,9 @@ def test_refresh_racing_with_writes_never_shows_half_a_change(tmp_path, embedder
             if version % 4 == 0:
                 writer.delete(["art-0001"])
             else:
-                writer.write(as_article(long_version(1, version)))
+                writer.run([as_article(long_version(1, version))], save=False)
             states.append(frozenset(index.store.passage_ids().tolist()))  # only this thread writes
-            writer.write(as_article(long_version(2, version)))
+            writer.run([as_article(long_version(2, version))], save=False)
             states.append(frozenset(index.store.passage_ids().tolist()))
             time.sleep(0.02)
     finally:
@@ -144,7 +144,7 @@ def test_a_writer_waits_for_the_lock_instead_of_interleaving(tmp_path, embedder)
     writer = ArticleIndexer(other, Settings(index_dir=folder), lock_timeout=30)
     done = threading.Event()
     with index.write_lock():
-        thread = threading.Thread(target=lambda: (writer.write(as_article(article(1))), done.set()))
+        thread = threading.Thread(target=lambda: (writer.run([as_article(article(1))], save=False), done.set()))
         thread.start()
         time.sleep(1.0)
         assert not done.is_set(), "the write went ahead while another writer held the lock"

@@ -131,5 +131,5 @@ def test_fts5_alone_when_asked(tmp_path, monkeypatch):
         assert not index.lexical_follows(conn)
     index.close()
     monkeypatch.setenv("FUNDSTELLE_LEXICAL", "bm42")
-    with pytest.raises(ValueError, match="FUNDSTELLE_LEXICAL='bm42' is not a lexical engine"):
+    with pytest.raises(ValueError, match="lexical\n  Input should be 'tantivy' or 'fts5'"):
         Index.open(tmp_path / "index", FakeEmbedder())
