@@ -56,16 +56,14 @@ _ENCODERS_LOCK = threading.Lock()
 
 
 def shared_encoder(settings: Settings):
-    """``models.encoders.load_encoder(settings)``, loaded once per test process for each distinct model
-    folder, variant, prompts, batch size and thread count: the same object every time it is asked again."""
+    """``models.encoders.load_encoder(settings)``, loaded once per test process for each distinct encoder
+    configuration: the same object every time the same configuration is asked for again."""
     from models.encoders import load_encoder
 
-    key = tuple(str(getattr(settings, name, None)) for name in (
-        "model", "encoder", "query_prompt", "passage_prompt", "embed_batch_size", "encoder_threads"))
+    wanted = load_encoder(settings)  # cheap: the model itself loads on first use
+    key = tuple(sorted((name, repr(value)) for name, value in vars(wanted).items()))  # whatever it was given
     with _ENCODERS_LOCK:
-        if key not in _ENCODERS:
-            _ENCODERS[key] = load_encoder(settings)
-        return _ENCODERS[key]
+        return _ENCODERS.setdefault(key, wanted)
 
 
 def share_the_model() -> None:
