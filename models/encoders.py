@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -170,6 +171,7 @@ class SentenceEncoder:
         self.token_budget = token_budget or batch_size * TYPICAL_PASSAGE_TOKENS
         self.max_batch = MAX_BATCH
         self.threads = threads or cpu_cores()
+        self._counting_lock = threading.Lock()
         self._check_files()
 
     # -- loading ------------------------------------------------------------------------
@@ -286,12 +288,23 @@ class SentenceEncoder:
         return out
 
     def _token_lengths(self, texts: list[str], prompt_name: str) -> np.ndarray:
-        """Tokens the model reads of each text (prompt and special tokens included, truncated as it truncates)."""
-        model = self.model
+        """Tokens the model reads of each text (prompt and special tokens included, truncated as it truncates).
+
+        Counted with a tokenizer of its own: the model's is reconfigured by every call that pads or truncates
+        differently, and two request threads doing that at once fail ("Already borrowed")."""
         prompt = self.prompts[prompt_name]
-        encoded = model.tokenizer([(prompt + t).strip() for t in texts], truncation=True,
-                                  max_length=model.max_seq_length, add_special_tokens=True)["input_ids"]
-        return np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(texts))
+        with self._counting_lock:
+            encoded = self._counter.encode_batch([(prompt + t).strip() for t in texts])
+        return np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(texts))
+
+    @cached_property
+    def _counter(self):
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(self.model.tokenizer.backend_tokenizer.to_str())
+        counter.no_padding()
+        counter.enable_truncation(self.model.max_seq_length)
+        return counter
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query")

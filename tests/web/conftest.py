@@ -221,8 +221,10 @@ class Chat:
         """Save ``docs/NAME`` (the README shows it), so the picture stays current with the page. The answer's
         timing is hidden in it (it differs on every run), so the file changes only when the page does."""
         path = REPO_ROOT / "docs" / name
-        self.page.add_style_tag(content=".answer-took { visibility: hidden; }")
+        hide = "v => document.querySelectorAll('.answer-took').forEach(e => { e.style.visibility = v; })"
+        self.page.evaluate(hide, "hidden")  # the CSSOM, not a <style> tag: the page's CSP allows no inline styles
         picture = self.page.screenshot()
+        self.page.evaluate(hide, "")
         if not path.is_file() or path.read_bytes() != picture:
             path.write_bytes(picture)
         return path
