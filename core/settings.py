@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Next to the model recipe (models/build_e5.py), so a source checkout and an installed package both find it.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "multilingual-e5-small"
+# The reading model's serving form, built there from its committed weights (models/reader/build.py).
+DEFAULT_READER_DIR = Path(__file__).resolve().parent.parent / "models" / "reader" / "serving"
 
 
 class Settings(BaseSettings):
@@ -46,6 +48,11 @@ class Settings(BaseSettings):
     # question's BM25 grows well below linearly with the archive: 1.5 ms at 1M passages against FTS5's 59 ms),
     # "fts5" asks SQLite's FTS5 alone (it scans every passage holding a question term). Same ranking.
     lexical: Literal["tantivy", "fts5"] = "tantivy"
+    # The reading stage (retrieval/stages/reading.py): a model trained here reads the first passages, orders them
+    # with the first stage, marks the answer and gives the confidence. "off" answers with the first stage alone
+    # (to measure both side by side: `fundstelle eval` reports both).
+    reader: Literal["on", "off"] = "on"
+    reader_dir: Path = Field(DEFAULT_READER_DIR, description="The reader's serving folder (built by `make install`).")
     # Articles per SQLite transaction: a crash loses at most the batch in flight.
     index_batch_articles: int = Field(64, ge=1, le=10_000)
 

@@ -12,6 +12,7 @@ from engine.types import Status
 from indexer.ingest.readers import ReadError
 from indexer.pipeline import ArticleIndexer, IndexReport
 from models.encoders import load_encoder
+from models.reader import load_reader
 from models.types import Encoder
 from retrieval.hits import Answer
 from retrieval.ordering import Sort, order
@@ -27,7 +28,8 @@ class LocalEngine:
         set_search_threads(settings.search_threads)  # the engine answers questions (serve, ask)
         self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
         self.index = Index.open(settings.index_dir, self.encoder, create=create)
-        self.searcher = Searcher.over(self.index, self.encoder)
+        self.reader = load_reader(settings)  # None with FUNDSTELLE_READER=off
+        self.searcher = Searcher.over(self.index, self.encoder, reader=self.reader)
         self.indexer = ArticleIndexer(self.index, settings)
 
     # -- questions ------------------------------------------------------------------------

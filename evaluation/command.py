@@ -23,6 +23,7 @@ from evaluation.indexes import EVAL_ROOT, open_index
 from evaluation.questionset import DEFAULT_QUESTIONS, read_question_set
 from indexer.ingest.readers import ReadError, read_articles
 from models.encoders import load_encoder
+from models.reader import load_reader
 from retrieval.query import Mode
 from retrieval.ranking import OPTIONAL
 from retrieval.searcher import Searcher
@@ -68,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+WITHOUT_READER = "hybrid-no-reader"  # the product's mode with the reader stage skipped (reported beside it)
+
+
 def _stages(value: str) -> frozenset[str]:
     names = frozenset(n.strip() for n in value.split(",") if n.strip())
     if unknown := names - {*OPTIONAL, "followups"}:
@@ -99,6 +103,11 @@ def _encoder(opts: argparse.Namespace, settings: Settings):
     return encoder if opts.no_cache else CachingEncoder(encoder, EVAL_ROOT / "embeddings.sqlite3")
 
 
+def _reader(opts: argparse.Namespace, settings: Settings):
+    """The reading model as the settings ask (FUNDSTELLE_READER), unless --skip reader."""
+    return None if "reader" in opts.skip else load_reader(settings)
+
+
 def _run_bundled(opts: argparse.Namespace) -> int:
     log = (lambda *a: print(*a, file=sys.stderr)) if not opts.quiet else (lambda *a: None)
     questions = read_question_set(opts.question_set)
@@ -108,27 +117,38 @@ def _run_bundled(opts: argparse.Namespace) -> int:
     settings = Settings()
     encoder = _encoder(opts, settings)
     index, folder = open_index(articles, encoder, settings, opts.index_dir, progress=not opts.quiet, log=log)
-    searcher = Searcher.over(index, encoder, skip=opts.skip)
+    reader = _reader(opts, settings)
+    searcher = Searcher.over(index, encoder, skip=opts.skip, reader=reader)
     started = time.perf_counter()
     outcomes = evaluate_set(searcher, questions, progress=not opts.quiet)
     seconds = time.perf_counter() - started
     results = {lang: set_metrics(outcomes, lang) for lang in ("de", "en")} | {"all": set_metrics(outcomes)}
+    first_stage = None
+    if reader is not None:  # the reader's gain, side by side: the same questions without the reader stage
+        alone = evaluate_set(Searcher.over(index, encoder, skip=opts.skip | {"reader"}), questions,
+                             progress=not opts.quiet)
+        first_stage = {lang: set_metrics(alone, lang) for lang in ("de", "en")} | {"all": set_metrics(alone)}
     if opts.details:
         with open(opts.details, "w") as details:
             for o in outcomes:
                 details.write(json.dumps(o.__dict__, ensure_ascii=False) + "\n")
     summary = {"question_set": str(opts.question_set), "corpus": str(opts.corpus), "asked": len(outcomes),
-               "index_dir": str(folder), "seconds": round(seconds, 1), "results": results}
+               "index_dir": str(folder), "seconds": round(seconds, 1), "reader": reader is not None,
+               "skipped_stages": sorted(opts.skip), "results": results}
+    if first_stage is not None:
+        summary["results_without_reader"] = first_stage
     if opts.json:
         print(json.dumps(summary, indent=2))
     else:
         cols = ("questions", "hit@1", "hit@5", "mrr@10", "highlight", "answerable_flagged", "unanswerable",
                 "unanswerable_flagged")
         print(f"question set {opts.question_set} over {opts.corpus}: {len(outcomes)} questions")
-        print("lang " + " ".join(f"{c:>20}" for c in cols))
-        for lang, m in results.items():
-            print(f"{lang:<4} " + " ".join(f"{m[c]:>20.3f}" if isinstance(m[c], float) else f"{m[c]:>20}"
-                                           for c in cols))
+        print("lang             " + " ".join(f"{c:>20}" for c in cols))
+        tables = {"": results} | ({" (no reader)": first_stage} if first_stage is not None else {})
+        for label, table_results in tables.items():
+            for lang, m in table_results.items():
+                print(f"{lang + label:<16} " + " ".join(f"{m[c]:>20.3f}" if isinstance(m[c], float) else f"{m[c]:>20}"
+                                                      for c in cols))
         print("hit = a passage of the gold article holding a gold answer verbatim; highlight = its highlighted "
               "sentence holds it;\nflagged = answered with answer_found false (wanted for unanswerable questions only)")
     index.store.close()
@@ -152,10 +172,16 @@ def _run(opts: argparse.Namespace) -> int:
     if isinstance(encoder, CachingEncoder):
         prefill(encoder, index, [q.text for q in data.questions], doc_prefix="xquad-")
     modes = ("lexical", "dense", "fused", "hybrid") if opts.mode == "all" else (opts.mode,)
+    reader = _reader(opts, settings)
+    if reader is not None and "hybrid" in modes:  # the reader's gain, side by side: hybrid without it
+        modes = (*modes, WITHOUT_READER)
     results, timings = {}, {}
     details = open(opts.details, "w") if opts.details else None  # noqa: SIM115
     for mode in modes:
-        searcher = Searcher.over(index, encoder, mode=Mode(mode), skip=opts.skip)
+        if mode == WITHOUT_READER:
+            searcher = Searcher.over(index, encoder, mode=Mode.HYBRID, skip=opts.skip | {"reader"})
+        else:
+            searcher = Searcher.over(index, encoder, mode=Mode(mode), skip=opts.skip, reader=reader)
         started = time.perf_counter()
         outcomes = evaluate(searcher, data.questions, progress=not opts.quiet)
         timings[mode] = time.perf_counter() - started

@@ -22,6 +22,7 @@ from retrieval.stages.windows import IndexWindows
 from retrieval.types import Ranking, Retriever, WindowSource
 
 if TYPE_CHECKING:
+    from models.reader import Reader
     from models.types import Encoder
     from store.index import Index
 
@@ -29,20 +30,24 @@ if TYPE_CHECKING:
 class Searcher:
     def __init__(self, retriever: Retriever, encoder: Encoder, mode: Mode = Mode.HYBRID,
                  highlighter: Highlighter | None = None, windows: WindowSource | None = None,
-                 skip: Iterable[str] = ()):
+                 skip: Iterable[str] = (), reader: Reader | None = None):
         """``windows``: where context windows are read (None: no windows); ``skip``: stages switched off by
-        name (:mod:`retrieval.ranking`; "followups" asks every question as it is)."""
+        name (:mod:`retrieval.ranking`; "followups" asks every question as it is); ``reader``: the reading
+        model of the reader stage (None: no reading)."""
         self.retriever = retriever
         self.encoder = encoder
         self.mode = Mode(mode)
         self.highlighter = highlighter or Highlighter(encoder)
         self.skip = frozenset(skip)
-        self.stages = ranking.stages(self.highlighter, windows, self.skip)
+        self.reader = reader if "reader" not in self.skip else None
+        self.stages = ranking.stages(self.highlighter, windows, self.skip, self.reader)
 
     @classmethod
-    def over(cls, index: Index, encoder: Encoder, mode: Mode = Mode.HYBRID, skip: Iterable[str] = ()) -> Searcher:
-        """The product's search over one index: its retriever and its context windows."""
-        return cls(IndexRetriever(index), encoder, mode=mode, windows=IndexWindows(index.store), skip=skip)
+    def over(cls, index: Index, encoder: Encoder, mode: Mode = Mode.HYBRID, skip: Iterable[str] = (),
+             reader: Reader | None = None) -> Searcher:
+        """The product's search over one index: its retriever, its context windows, the reader if given."""
+        return cls(IndexRetriever(index), encoder, mode=mode, windows=IndexWindows(index.store), skip=skip,
+                   reader=reader)
 
     def ask(self, question: str, top_k: int = 5, history: list[str] | None = None,
             filters: Filters | None = None) -> Answer:

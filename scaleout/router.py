@@ -44,6 +44,7 @@ from core.settings import Settings
 from engine import writes
 from engine.types import Status
 from indexer.pipeline import embed_parts, unembedded
+from models.reader import load_reader
 from retrieval.hits import Answer, Hit
 from retrieval.ordering import Sort, order
 from retrieval.query import Query
@@ -208,7 +209,9 @@ class ShardedEngine:
         self.shards = shards
         self.encoder = encoder
         self.retriever = FanOutRetriever(shards)
-        self.searcher = Searcher(self.retriever, encoder, windows=ShardWindows(shards, manifest))
+        # the reader reads at the ingress: once, over the merged pool (a shard never loads a model)
+        self.searcher = Searcher(self.retriever, encoder, windows=ShardWindows(shards, manifest),
+                                 reader=load_reader(settings))
         self.status_timeout = status_timeout
 
     # -- questions ------------------------------------------------------------------------

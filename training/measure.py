@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.reader.fusion import decisive, sentences_to_read
 from training.candidates import READ, SETS, TOP, WORK, Asked, Candidate, ask, contains, load, open_index, read, save
 from training.fusion import Fusion, fit
 
@@ -75,8 +76,14 @@ def read_set(name: str, serving: Path, tag: str, log=print) -> Path:
 
 
 # -- metrics ------------------------------------------------------------------------------------
+def _best_read(c: Candidate) -> int:
+    """The index of the best sentence among those the product reads."""
+    read = sentences_to_read(c.sentences, c.highlight)
+    return read[int(np.argmax([c.logits[i] for i in read]))]
+
+
 def _best_sentence(c: Candidate) -> tuple[int, int]:
-    return c.sentences[int(np.argmax(c.logits))] if c.logits else c.highlight
+    return c.sentences[_best_read(c)] if c.logits else c.highlight
 
 
 def _linked(c: Candidate) -> tuple[int, int]:
@@ -85,7 +92,7 @@ def _linked(c: Candidate) -> tuple[int, int]:
 
     if not c.logits:
         return c.highlight
-    return linked_span(c.text, list(c.sentences), int(np.argmax(c.logits)))
+    return linked_span(c.text, list(c.sentences), _best_read(c))
 
 
 def ranked_lists(records: list[Asked], fusion: Fusion | None) -> list[list[tuple[Candidate, float]]]:
@@ -112,9 +119,12 @@ def metrics(records: list[Asked], fusion: Fusion | None, xquad: bool) -> dict[st
         if rank == 1:
             c = ranked[0][0]
             shown += 1
-            span = _best_sentence(c) if fusion else c.highlight
+            first = a.candidates
+            was_read = fusion is not None and not (fusion.skip_decisive and decisive(first[0].confidence,
+                                                                                     [x.score for x in first]))
+            span = _best_sentence(c) if was_read else c.highlight
             highlighted += contains(c.text[span[0] : span[1]], a.answers)
-            span = _linked(c) if fusion else c.highlight
+            span = _linked(c) if was_read else c.highlight
             linked += contains(c.text[span[0] : span[1]], a.answers)
     n = max(1, len(ranks))
     out["answerable"] = len(ranks)
@@ -123,12 +133,11 @@ def metrics(records: list[Asked], fusion: Fusion | None, xquad: bool) -> dict[st
     out["mrr@10"] = sum(1 / r for r in ranks if r) / n
     out["highlight_sentence"] = highlighted / max(1, shown)
     out["highlight_linked"] = linked / max(1, shown)
-    threshold = fusion.threshold if fusion else 0.5
     for kind in ("answerable", "near-miss", "off-topic", "removed", "impossible"):
-        tops = [ranked[0][1] for a, ranked in zip(records, ranked_lists(records, fusion), strict=True)
-                if a.kind == kind and ranked]
+        tops = [(ranked[0][1], fusion.threshold_for(a.lang) if fusion else 0.5)
+                for a, ranked in zip(records, ranked_lists(records, fusion), strict=True) if a.kind == kind and ranked]
         if tops:
-            out[f"{kind}_flagged"] = sum(p < threshold for p in tops) / len(tops)
+            out[f"{kind}_flagged"] = sum(p < threshold for p, threshold in tops) / len(tops)
             out[f"{kind}_n"] = len(tops)
     return out
 
@@ -200,8 +209,10 @@ def _fusion_file(tag: str) -> Path:
 
 
 def load_fusion(path: Path) -> Fusion:
+    """The fitted fusion, measured as the product uses it (a decisive first stage is not read)."""
     data = json.loads(path.read_text())
-    return Fusion(data["weights"], data["intercept"], data["threshold"], data["read"])
+    return Fusion(data["weights"], data["intercept"], data["threshold"], data["read"], data.get("thresholds"),
+                  skip_decisive=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ class TrainConfig:
     trainable_layers: int = 6  # of 12; 6 layers fp16 = 21 MB committed
     groups_per_batch: int = 6  # 6 groups x 5 sentences = 30 pairs a step
     sub_batch: int = 10  # pairs per forward pass, sorted by length (a batch is padded to its longest pair)
-    lr: float = 6e-5  # the trained layers
+    lr: float = 4e-5  # the trained layers
     head_lr: float = 1e-3
     weight_decay: float = 0.01
     warmup: float = 0.06  # share of the steps with a rising learning rate

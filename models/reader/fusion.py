@@ -22,6 +22,30 @@ import numpy as np
 FEATURES = ("reader", "reader_gap", "first_gap", "first_inverse_rank", "first_confidence")
 
 
+# The first stage is decisive, and nothing is read, when its best passage's confidence reaches 0.9 and its
+# score leads the second's by 0.1: on the XQuAD eval set that skipped reading for 76 % of the German and 21 %
+# of the English questions, on the bundled set for 54 % / 17 %, and changed no hit@1 (training.measure report).
+DECISIVE_CONFIDENCE = 0.9
+DECISIVE_GAP = 0.1
+
+
+def decisive(first_confidence: float, first_scores: Sequence[float]) -> bool:
+    """Whether the first stage's order is decisive (its best passage sure and well ahead): no reading needed."""
+    gap = first_scores[0] - first_scores[1] if len(first_scores) > 1 else first_scores[0]
+    return first_confidence >= DECISIVE_CONFIDENCE and gap >= DECISIVE_GAP
+
+
+def sentences_to_read(sentences: Sequence[tuple[int, int]], highlight: tuple[int, int] | None) -> list[int]:
+    """Which sentences of a passage the reader reads: those of the first stage's highlight (its best sentence,
+    and the next when that continues it). Reading these instead of every sentence of the first 3 passages kept
+    the XQuAD eval gain (German hit@1 0.957 against 0.964, English 0.884 against 0.889; bundled set equal) at
+    2.4 instead of about 7 sentences a question (models/reader/MODEL_CARD.md)."""
+    if highlight is None:
+        return list(range(len(sentences)))
+    chosen = [i for i, (s, e) in enumerate(sentences) if s < highlight[1] and e > highlight[0]]
+    return chosen or list(range(len(sentences)))
+
+
 def feature_rows(reader_best: Sequence[float], first_scores: Sequence[float],
                  first_confidence: Sequence[float]) -> np.ndarray:
     """One row of FEATURES per candidate; all three lists in the first stage's order (best first)."""

@@ -1,0 +1,105 @@
+"""Reading: a model trained here (models/reader) reads the first passages sentence by sentence, and its
+verdict, fused with the first stage's, orders them, marks the answer and says how sure the answer is.
+
+The reader scores the first stage's highlighted sentences of the first ``read`` passages (as the highlighter
+reads them: a few title words, then the sentence) for "this sentence holds the answer". A passage's best sentence logit, its gap to
+the best of the question, and the first stage's score gap, rank and confidence give one probability per
+passage (:mod:`models.reader.fusion`, fitted on held-out training questions by training/fusion.py). The read
+passages are ordered by it; each one's highlight becomes its best-read sentence (with the next one when that
+continues it); its confidence is the probability on the product's fixed scale: shifted so that the answer
+threshold fitted for the question's language sits at 0.5, as :mod:`retrieval.stages.confidence`'s does.
+Passages below the read ones keep the first stage's order, never more confident than the one above them.
+When the first stage is decisive (its best passage sure and well ahead: :func:`models.reader.fusion.decisive`)
+nothing is read and its answer stands: measured to change no first answer, and half of the German questions
+are answered at the first stage's cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from models.reader.fusion import decisive, feature_rows, probabilities, sentences_to_read
+from retrieval.hits import Hit
+from retrieval.query import Language
+from retrieval.stages.coherence import linked_span
+from retrieval.types import Ranking
+from text.inputs import sentence_input
+
+if TYPE_CHECKING:
+    from models.reader import Reader
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def on_fixed_scale(probability: float, threshold: float) -> float:
+    """``probability`` shifted on the logit scale so that ``threshold`` becomes 0.5 (order kept)."""
+    return 1 / (1 + math.exp(-max(-50.0, min(50.0, _logit(probability) - _logit(threshold)))))
+
+
+class Reading:
+    name = "reader"
+
+    def __init__(self, reader: Reader, link: bool = True):
+        fusion = reader.fusion
+        if not fusion:
+            raise ValueError(f"the reader in {reader.folder} has no fusion (weights/fusion.json); rebuild it")
+        self.reader = reader
+        self.fusion = fusion
+        self.read = int(fusion["read"])  # passages read per question
+        self.link = link  # the coherence stage's rule for the highlight (off when that stage is)
+
+    @staticmethod
+    def pool(reader: Reader) -> int:
+        """How many passages the first stage must choose for the reader (it reads them before the cut to top_k)."""
+        return int((reader.fusion or {}).get("read", 0))
+
+    def threshold(self, language: Language) -> float:
+        by_language = self.fusion.get("thresholds") or {}
+        return by_language.get("de" if language == Language.DE else "other", self.fusion["threshold"])
+
+    def __call__(self, ranking: Ranking) -> Ranking:
+        hits = ranking.hits
+        chosen = hits[: self.read]
+        if not chosen:
+            return ranking
+        if decisive(hits[0].confidence, [h.score for h in hits[:2]]):  # sure and well ahead: nothing to read
+            ranking.hits = [hits[0], *_below(hits[0], hits[1 : ranking.top_k], keep_scores=True)]
+            return ranking
+        spans = [h.passage.sentences or [(0, len(h.passage.text))] for h in chosen]
+        read = [sentences_to_read(own, h.highlights[0] if h.highlights else None) for h, own in zip(chosen, spans,
+                                                                                                   strict=True)]
+        inputs = [sentence_input(h.passage.title, h.passage.text[own[i][0] : own[i][1]])
+                  for h, own, which in zip(chosen, spans, read, strict=True) for i in which]
+        logits = self.reader.score(ranking.query.text, inputs)  # one call for the question
+        best, at, row = [], [], 0
+        for which in read:
+            part = logits[row : row + len(which)]
+            best.append(float(part.max()))
+            at.append(which[int(part.argmax())])
+            row += len(which)
+        features = feature_rows(best, [h.score for h in chosen], [h.confidence for h in chosen])
+        fused = probabilities(features, self.fusion).tolist()
+        threshold = self.threshold(ranking.query.language)
+        done = []
+        for hit, own, n, p in zip(chosen, spans, at, fused, strict=True):
+            span = linked_span(hit.passage.text, own, n) if self.link else own[n]
+            done.append(replace(hit, score=p, highlights=[span], confidence=on_fixed_scale(p, threshold)))
+        done.sort(key=lambda h: -h.score)
+        ranking.hits = done + _below(done[-1], hits[self.read :])
+        ranking.hits = ranking.hits[: ranking.top_k]
+        return ranking
+
+
+def _below(last: Hit, rest: list[Hit], keep_scores: bool = False) -> list[Hit]:
+    """The passages not read, in the first stage's order, none more sure than the one above (nor, on the read
+    passages' scale, scoring higher): the order says which passage answers best, the confidence follows it."""
+    out, score, confidence = [], last.score, last.confidence
+    for hit in rest:
+        score, confidence = min(score, hit.confidence), min(confidence, hit.confidence)
+        out.append(replace(hit, score=hit.score if keep_scores else score, confidence=confidence))
+    return out
