@@ -179,6 +179,12 @@ def serve_here(settings, engine=None, create: bool = False) -> Server:
             runner.should_exit = True
             raise RuntimeError(f"the in-process server on port {port} did not start")
         time.sleep(0.01)
+    app = runner.config.app
+    while engine is None and app.state.engine is None and app.state.load_error is None:  # as start_server: ready
+        if time.monotonic() > deadline:
+            runner.should_exit = True
+            raise RuntimeError(f"the in-process server on port {port} did not load its index in time")
+        time.sleep(0.05)
     return Server(f"http://127.0.0.1:{port}", settings.index_dir, None, runner=runner, thread=thread,
                   owns_engine=engine is None)
 

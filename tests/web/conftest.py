@@ -200,6 +200,18 @@ class Chat:
     def csp_violations(self) -> list[str]:
         return list(self.page.evaluate("window.__cspViolations || []"))
 
+    def assert_clean(self) -> None:
+        """No script errors, no CSP violations, no console errors."""
+        assert self.errors == [], f"page errors: {self.errors}"
+        assert self.csp_violations() == [], f"CSP violations: {self.csp_violations()}"
+        assert self.console_errors() == [], f"console errors: {self.console_errors()}"
+
+    def ask_bodies(self) -> list[dict]:
+        """The JSON body of every POST /api/ask the page sends from now on (the list fills as it does)."""
+        bodies: list[dict] = []
+        self.page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/api/ask") else None)
+        return bodies
+
     def article_text(self) -> str:
         """The article view's text as shown: its prose, headings and the collapsed left-out lines, in order."""
         return self.page.locator("#source-text").evaluate(

@@ -49,16 +49,6 @@ def chat(chromium, own_archive):
         context.close()
 
 
-def _assert_clean(chat) -> None:
-    assert chat.errors == [], f"page errors: {chat.errors}"
-    assert chat.csp_violations() == [], f"CSP violations: {chat.csp_violations()}"
-    assert chat.console_errors() == [], f"console errors: {chat.console_errors()}"
-
-
-def _ask_bodies(chat) -> list[dict]:
-    bodies: list[dict] = []
-    chat.page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/api/ask") else None)
-    return bodies
 
 
 def test_examples_are_drawn_from_this_archive(chat):
@@ -93,7 +83,7 @@ def test_examples_are_drawn_from_this_archive(chat):
     expect(turn.locator(".bubble")).to_have_text(questions[1])
     expect(turn.locator(".answer:not(.is-nearest) .card").first.locator(".card-title")).to_have_text(
         "Stadtbibliothek öffnet künftig auch sonntags")
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_archive_view_lists_outlets_and_articles(chat):
@@ -162,7 +152,7 @@ def test_archive_view_lists_outlets_and_articles(chat):
     chat.page.get_by_role("link", name="Fragen").click()
     expect(chat.page.locator("#chat")).to_be_visible()
     expect(archive).to_be_hidden()
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_article_view_sets_apart_what_is_not_the_article(chat):
@@ -210,11 +200,11 @@ def test_article_view_sets_apart_what_is_not_the_article(chat):
     chat.page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     expect(row.get_by_role("link")).to_be_focused()
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_timeline_shows_who_said_what_when(chat):
-    bodies = _ask_bodies(chat)
+    bodies = chat.ask_bodies()
     chat.open()
     answer = chat.ask(COST)
     expect(answer.locator(".answer .card").first).to_be_visible()
@@ -267,11 +257,11 @@ def test_timeline_shows_who_said_what_when(chat):
     direct = chat.ask("Was kostet das Hallenbad?")
     expect(direct.locator(".timeline .tl-row").first).to_be_visible()
     assert bodies[-1]["group"] == "article" and bodies[-1]["sort"] == "date"
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_conversation_survives_a_reload_and_can_be_cleared(chat):
-    bodies = _ask_bodies(chat)
+    bodies = chat.ask_bodies()
     chat.open()
     expect(chat.page.get_by_role("button", name="Unterhaltung löschen")).to_be_hidden()
     first = chat.ask(COST)
@@ -307,4 +297,4 @@ def test_conversation_survives_a_reload_and_can_be_cleared(chat):
     expect(turns).to_have_count(0)
     chat.ask(COST)
     assert "history" not in bodies[-1]
-    _assert_clean(chat)
+    chat.assert_clean()

@@ -22,12 +22,6 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _assert_clean(chat) -> None:
-    """No script errors, no CSP violations, no console errors."""
-    assert chat.errors == [], f"page errors: {chat.errors}"
-    assert chat.csp_violations() == [], f"CSP violations: {chat.csp_violations()}"
-    assert chat.console_errors() == [], f"console errors: {chat.console_errors()}"
-
 
 def test_question_shows_cited_passages(chat):
     chat.open()
@@ -73,7 +67,7 @@ def test_question_shows_cited_passages(chat):
     chat.page.wait_for_timeout(200)  # let the panel's entrance settle
     chat.save_docs_screenshot("chat-page.png")
     expect(chat.page.locator("#send")).to_be_enabled()
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_citation_opens_source_and_conversation_continues(chat):
@@ -124,7 +118,7 @@ def test_citation_opens_source_and_conversation_continues(chat):
     expect(panel.locator("mark.cited")).to_have_text(second.locator(".card").first.locator(".passage-text").text_content())
     chat.page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_hostile_article_is_shown_literally_and_never_runs(chat, hostile):
@@ -156,7 +150,7 @@ def test_hostile_article_is_shown_literally_and_never_runs(chat, hostile):
     for area in ("#conversation", "#source-panel"):
         assert chat.page.locator(f"{area} :is(img, script, b, i, iframe, object, embed)").count() == 0, area
     assert chat.page.locator("[onerror], [onload], [onclick]").count() == 0
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_page_stays_on_its_own_origin(chat):
@@ -182,7 +176,7 @@ def test_page_stays_on_its_own_origin(chat):
     assert referenced and all(url.startswith(chat.base_url + "/static/") for url in referenced), referenced
     for url in referenced:
         assert chat.page.request.get(url).status == 200, url
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_service_errors_and_empty_answers_are_explained(chat):
@@ -315,7 +309,7 @@ def test_keyboard_only(chat):
     textbox.focus()
     chat.page.keyboard.press("Tab")
     expect(chat.page.get_by_role("button", name="Frage senden")).to_be_focused()
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_phone_layout(phone_chat):
@@ -339,4 +333,4 @@ def test_phone_layout(phone_chat):
 
     chat.page.locator("#backdrop").click(position={"x": 200, "y": 10})
     expect(panel).to_be_hidden()
-    _assert_clean(chat)
+    chat.assert_clean()

@@ -21,17 +21,6 @@ BRIDGE = "Was kostet die neue Elbbrücke in Dresden?"
 BRIDGE_URL = "https://www.tagesblick.example/regional/dresden/elbbruecke-neubau-beschlossen-100.html"
 
 
-def _assert_clean(chat) -> None:
-    assert chat.errors == [], f"page errors: {chat.errors}"
-    assert chat.csp_violations() == [], f"CSP violations: {chat.csp_violations()}"
-    assert chat.console_errors() == [], f"console errors: {chat.console_errors()}"
-
-
-def _ask_bodies(chat) -> list[dict]:
-    """Record the JSON body of every POST /api/ask the page sends."""
-    bodies: list[dict] = []
-    chat.page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/api/ask") else None)
-    return bodies
 
 
 def _open_filters(chat):
@@ -62,7 +51,7 @@ def clip_chat(chromium, fundstelle_server):
 
 
 def test_outlet_control_lists_the_outlets_and_narrows_answers(chat):
-    bodies = _ask_bodies(chat)
+    bodies = chat.ask_bodies()
     chat.open()
     _open_filters(chat)
     source = chat.page.get_by_label("Quelle", exact=True)
@@ -81,11 +70,11 @@ def test_outlet_control_lists_the_outlets_and_narrows_answers(chat):
         expect(cards.nth(i).locator(".meta-source")).to_have_text("Tagesblick")
     assert bodies[-1] == {"question": SOLDIERS, "top_k": 5, "filters": {"sources": ["Tagesblick"]}}
     chat.screenshot("chat-filter-outlet.png")
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_period_control_and_date_order(chat):
-    bodies = _ask_bodies(chat)
+    bodies = chat.ask_bodies()
     chat.open()
     _open_filters(chat)
     chat.page.get_by_label("Von", exact=True).fill("2025-03-01")
@@ -130,7 +119,7 @@ def test_period_control_and_date_order(chat):
     expect(chat.page.locator("#filters-state")).to_have_text("Alle Quellen · gesamter Zeitraum")
     chat.ask(SOLDIERS)
     assert "filters" not in bodies[-1] and "sort" not in bodies[-1]
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_a_filter_without_matches_says_so(chat):
@@ -141,7 +130,7 @@ def test_a_filter_without_matches_says_so(chat):
     turn = chat.ask(SOLDIERS)
     expect(turn.locator(".notice-empty")).to_contain_text("Keine passende Stelle")
     expect(turn.locator(".notice-empty")).to_contain_text("Eingrenzung")
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_article_link_and_copy_citation(clip_chat):
@@ -179,11 +168,11 @@ def test_article_link_and_copy_citation(clip_chat):
     expect(button).to_have_text("Kopiert ✓")
     copied = chat.page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("„" + plain.locator(".card-title").text_content() + "“") and "http" not in copied
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_follow_up_questions_carry_the_conversation(chat):
-    bodies = _ask_bodies(chat)
+    bodies = chat.ask_bodies()
     chat.open()
     chat.ask(SOLDIERS)
     chat.ask("Und welche Raketen hat Nordkorea geliefert?")
@@ -194,7 +183,7 @@ def test_follow_up_questions_carry_the_conversation(chat):
     for n in range(4):
         chat.ask(f"Frage {n}")
     assert len(bodies[-1]["history"]) == 5 and bodies[-1]["history"][-1] == "Frage 2"
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_an_answer_without_answer_found_renders_as_an_answer(chat):
@@ -214,7 +203,7 @@ def test_an_answer_without_answer_found_renders_as_an_answer(chat):
     expect(turn.locator(".answer:not(.is-nearest) .card").first).to_be_visible()
     expect(turn.locator(".notice")).to_have_count(0)
     expect(turn.locator(".card-muted")).to_have_count(0)
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_no_answer_shows_a_notice_and_the_nearest_passages_as_such(chat):
@@ -245,7 +234,7 @@ def test_no_answer_shows_a_notice_and_the_nearest_passages_as_such(chat):
     style = cards.first.locator(".card-inner").evaluate("e => getComputedStyle(e).borderTopStyle")
     assert style == "dashed", "the nearest passages look different from an answer's"
     chat.screenshot("chat-no-answer.png")
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_extracted_hostile_page_stays_inert(clip_chat, hostile_page):
@@ -291,7 +280,7 @@ def test_extracted_hostile_page_stays_inert(clip_chat, hostile_page):
     for area in ("#conversation", "#source-panel", "#ask-form", "#archive", "#intro"):
         assert chat.page.locator(f"{area} :is(img, script, b, i, iframe, object, embed)").count() == 0, area
     assert chat.page.locator("[onerror], [onload], [onclick]").count() == 0
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_only_http_links_reach_the_cards(chat, hostile):
@@ -316,7 +305,7 @@ def test_only_http_links_reach_the_cards(chat, hostile):
     expect(poisoned.get_by_role("link", name=re.compile("Zum Artikel"))).to_have_count(0)
     assert chat.page.locator("a[href^='javascript:']").count() == 0
     assert chat.page.evaluate("typeof window.__pwned") == "undefined"
-    _assert_clean(chat)
+    chat.assert_clean()
 
 
 def test_filters_on_a_phone(phone_chat):
@@ -330,4 +319,4 @@ def test_filters_on_a_phone(phone_chat):
     width = chat.page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"horizontal overflow on a phone: {width}px"
     chat.screenshot("chat-phone-filters.png")
-    _assert_clean(chat)
+    chat.assert_clean()
