@@ -96,7 +96,7 @@ def test_every_article_is_in_its_shard_once(archive, single_node, sharded):
 def test_same_top_passage_as_single_node(sharded, single_node, encoder, question):
     from retrieval.searcher import Searcher
 
-    single = Searcher.over(single_node, encoder).ask(question, 5)
+    single = Searcher.over(single_node, encoder, reader=sharded.searcher.reader).ask(question, 5)
     answer = sharded.ask(question, 5)
     assert _passage(answer.hits[0]) == _passage(single.hits[0])
     assert not answer.partial and answer.missing_shards == ()
@@ -106,10 +106,11 @@ def test_same_top_passage_as_single_node(sharded, single_node, encoder, question
 
 @pytest.mark.parametrize("question", SAMPLE_QUESTIONS)
 def test_same_answers_as_one_index_of_the_same_rows(sharded, merged, encoder, question):
-    """Against one index holding the shards' very rows (vectors too), every hit and score is the same."""
+    """Against one index holding the shards' very rows (vectors too), every hit and score is the same,
+    the reader (which reads once, at the ingress, over the merged pool) included."""
     from retrieval.searcher import Searcher
 
-    single = Searcher.over(merged, encoder).ask(question, 5)
+    single = Searcher.over(merged, encoder, reader=sharded.searcher.reader).ask(question, 5)
     answer = sharded.ask(question, 5)
     assert [_passage(h) for h in answer.hits] == [_passage(h) for h in single.hits]
     assert [h.score for h in answer.hits] == pytest.approx([h.score for h in single.hits], rel=1e-9)
