@@ -153,11 +153,19 @@ def test_ready_reports_each_shard(server, single_node):
     assert (ready["documents"], ready["passages"]) == single_node.counts()
 
 
+def _reader():
+    """The reader the cluster's ingress reads with (the default settings'), for the single node to compare."""
+    from core.settings import Settings
+    from models.reader import load_reader
+
+    return load_reader(Settings())
+
+
 @pytest.mark.parametrize("question", SAMPLE_QUESTIONS)
 def test_same_top_passage_as_single_node(server, single_node, encoder, question):
     from retrieval.searcher import Searcher
 
-    single = Searcher.over(single_node, encoder).ask(question, 5).hits[0].passage
+    single = Searcher.over(single_node, encoder, reader=_reader()).ask(question, 5).hits[0].passage
     answer = _ask(server, question)
     top = answer["passages"][0]["citation"]
     assert (top["doc_id"], top["char_start"], top["char_end"]) == (single.doc_id, single.char_start, single.char_end)
@@ -171,7 +179,7 @@ def test_quality_matches_single_node(server, single_node, encoder):
     questions = eval_questions()
     if not questions:
         pytest.skip("XQuAD not found beside the repository (../shared/data): no evaluation slice")
-    searcher = Searcher.over(single_node, encoder)
+    searcher = Searcher.over(single_node, encoder, reader=_reader())
     for language, items in questions.items():
         single = metrics(evaluate(searcher, items))
         reciprocal, top5 = [], []
