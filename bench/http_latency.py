@@ -200,9 +200,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(folder: Path, log: Path) -> tuple[subprocess.Popen, str, float]:
+def start_server(folder: Path, log: Path, settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, float]:
+    """``fundstelle serve`` over ``folder`` on a free loopback port, with ``settings`` as FUNDSTELLE_* variables."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "FUNDSTELLE_READ_TOKEN"}  # read routes open
+    env |= settings or {}
     started = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "fundstelle"), "serve", "--index-dir", str(folder),
                              "--host", "127.0.0.1", "--port", str(port)],
