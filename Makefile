@@ -78,6 +78,9 @@ bench: install $(TEST_STAMP)
 	$(BIN)/python bench/http_latency.py --sizes $(BENCH_SIZES) --questions $(BENCH_QUESTIONS)
 	# the "no answer" confidence: shipped coefficients vs a refit (reports only, changes nothing)
 	$(BIN)/python bench/calibrate.py --articles 16 --distractors 300
+	$(BIN)/python bench/reader_cost.py
+	# the figures of BENCHMARKS.md (docs/bench-*.png) from bench/results/*.json
+	$(BIN)/python bench/plots.py
 
 quality: install
 	$(BIN)/python bench/quality.py

@@ -59,8 +59,8 @@ def machine_line(result: dict) -> str:
     host, machine = result.get("host") or {}, result.get("machine") or {}
     cpu = host.get("cpu") or machine.get("cpu") or "CPU"
     cores = host.get("cores") or machine.get("cores") or machine.get("cpus")
-    isa = host.get("cpu_flags") or " ".join(f for f in machine.get("isa", []) if f in ("avx2", "avx512_vnni"))
-    memory = host.get("memory_gib")
+    isa = host.get("cpu_flags") or machine.get("cpu_flags") or " ".join(f for f in machine.get("isa", []) if f in ("avx2", "avx512_vnni"))
+    memory = host.get("memory_gib") or machine.get("memory_gib")
     parts = [f"{cores} cores {cpu}" if cores else cpu, isa, f"{memory} GiB" if memory else ""]
     return ", ".join(p for p in parts if p)
 
@@ -89,7 +89,8 @@ def label_bars(ax, bars, fmt: str, inside: bool = False) -> None:
 
 
 # -- quality and speed against txtai --------------------------------------------------------------------
-SYSTEM_LABELS = {"fundstelle-onnx-int8": "Fundstelle\n(onnx-int8, default)", "fundstelle-torch": "Fundstelle\n(torch)",
+SYSTEM_LABELS = {"fundstelle-onnx-int8-reader": "Fundstelle\n(as shipped)",
+                 "fundstelle-onnx-int8": "Fundstelle\n(without reader)", "fundstelle-torch": "Fundstelle\n(torch, no reader)",
                  "txtai-exact": "txtai hybrid\n(exact)", "txtai-default": "txtai hybrid\n(its default)"}
 
 
@@ -134,7 +135,7 @@ def quality_vs_txtai(path: Path, out: Path) -> Path | None:
     machine = result.get("machine", {})
     load_avg = f"load average {machine['load_avg_start'][0]}–{machine['load_avg_end'][0]}" \
         if "load_avg_start" in machine else ""
-    fig.suptitle(f"Fundstelle (first stage, without the reader) and txtai 9 on the same {first['passages']} "
+    fig.suptitle(f"Fundstelle and txtai 9 on the same {first['passages']} "
                  f"passages, {first['quality']['de']['questions']} questions per language", fontsize=12)
     caption(fig, f"{result.get('command', '')} | {machine_line(result)} | {load_avg} | "
                  f"measured {measured_on(path, result)}; each system in its own process, one after another")
@@ -169,9 +170,12 @@ def latency_vs_archive_size(path: Path, reader_off: Path, out: Path) -> Path | N
             http.annotate(f"{y:.0f}", (x, y), fontsize=7, xytext=(4, -9), textcoords="offset points")
     off = load(reader_off)
     if off is not None:
-        for r in off["results"]:
-            http.plot([r["passages"]], [r["sequential"]["p50_ms"]], marker="s", linestyle="none", color=OTHER,
-                      label=f"p50, FUNDSTELLE_READER=off (a run of its own, load {load_range([r])})")
+        off_rows = sorted(off["results"], key=lambda r: r["passages"])
+        values = [r["sequential"]["p50_ms"] for r in off_rows]
+        http.plot([r["passages"] for r in off_rows], values, marker="s", linestyle="-", color=OTHER,
+                  label=f"p50, FUNDSTELLE_READER=off (a run of its own, load {load_range(off_rows)})")
+        for r, y in zip(off_rows, values, strict=True):
+            http.annotate(f"{y:.0f}", (r["passages"], y), fontsize=7, xytext=(4, -9), textcoords="offset points")
     http.set_ylim(bottom=0)
     stages = [r.get("stages_p50_ms", {}) for r in rows]
     for key, colour, style, name in (
@@ -194,7 +198,7 @@ def latency_vs_archive_size(path: Path, reader_off: Path, out: Path) -> Path | N
     bm25.set_ylabel("ms, p50 in process (log scale)")
     bm25.set_title("Only the BM25 stage, top 50", fontsize=10)
     bm25.set_yscale("log")
-    caption(fig, f"{result.get('command', 'bench/http_latency.py')} | {machine_line(result)}, 24 GiB | "
+    caption(fig, f"{result.get('command', 'bench/http_latency.py')} | {machine_line(result)} | "
                  f"load average {load_range(rows)} | measured {measured_on(path, result)} | stand-in vectors, "
                  f"real texts, real question embedding")
     fig.tight_layout(rect=(0, 0.06, 1, 1))

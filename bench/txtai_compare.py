@@ -9,8 +9,11 @@ German paragraphs. A hit is any passage of the question's paragraph (its doc_id)
     .venv/bin/python bench/txtai_compare.py --articles 12 --distractors 100
 
 Systems (each in its own subprocess, so peak RSS is not mixed; run one after another):
-- ``fundstelle-onnx-int8``: the default encoder, real indexing path (``evaluation.indexes.open_index``
-  into a fresh temporary folder, sentence vectors included), ``Searcher.search(q, 10)``;
+- ``fundstelle-onnx-int8-reader``: the product as shipped: the default encoder and the reading model
+  (``FUNDSTELLE_READER=on``), the same indexing path and search as the next;
+- ``fundstelle-onnx-int8``: the same without the reader (the first stage alone); the default encoder,
+  real indexing path (``evaluation.indexes.open_index`` into a fresh temporary folder, sentence vectors
+  included), ``Searcher.search(q, 10)``;
 - ``fundstelle-torch``: the same with the fp32 torch encoder (txtai's model runtime);
 - ``txtai-exact``: ``Embeddings(content=True, hybrid=True)``, sentence-transformers on the model folder,
   FAISS ``IDMap,Flat``;
@@ -39,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SYSTEMS = ("fundstelle-onnx-int8", "fundstelle-torch", "txtai-exact", "txtai-default")
+SYSTEMS = ("fundstelle-onnx-int8-reader", "fundstelle-onnx-int8", "fundstelle-torch", "txtai-exact", "txtai-default")
 TOP_K = 10
 TXTAI_FAISS = {"txtai-exact": {"backend": "faiss", "faiss": {"components": "IDMap,Flat"}},
                "txtai-default": {}}
@@ -90,26 +93,28 @@ def _ask_all(search, questions: dict) -> dict:
             "searches": len(timings), "quality": quality}
 
 
-def run_fundstelle(encoder_name: str, articles, questions) -> dict:
+def run_fundstelle(encoder_name: str, articles, questions, read: bool = False) -> dict:
     from core.settings import Settings
     from evaluation.indexes import open_index
     from models.encoders import load_encoder
+    from models.reader import load_reader
     from retrieval.searcher import Searcher
 
     settings = Settings(encoder=encoder_name)
     started = time.perf_counter()
     encoder = load_encoder(settings)
     encoder.encode_queries(["warm-up"])  # lazy loaders pay here, not in the indexing time
+    reader = load_reader(settings) if read else None
     load_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="txtai-compare-") as folder:
         started = time.perf_counter()
         index, _ = open_index(articles, encoder, settings, Path(folder), progress=False, log=lambda *_: None)
         index_s = time.perf_counter() - started
         passages = index.counts()[1]
-        searcher = Searcher.over(index, encoder)
+        searcher = Searcher.over(index, encoder, reader=reader)
         asked = _ask_all(lambda q: [h.passage.doc_id for h in searcher.search(q, TOP_K)], questions)
     return {"load_s": round(load_s, 1), "passages": passages, "index_s": round(index_s, 1),
-            "passages_per_s": round(passages / index_s, 1), "encoder": encoder_name, **asked}
+            "passages_per_s": round(passages / index_s, 1), "encoder": encoder_name, "reader": read, **asked}
 
 
 def run_txtai(system: str, articles, questions) -> dict:
@@ -160,11 +165,24 @@ def _prefix_check(embeddings, settings) -> dict:
 def worker(system: str, articles_n: int, distractors_n: int, limit: int | None = None) -> dict:
     articles, questions = _data(articles_n, distractors_n, limit)
     if system.startswith("fundstelle-"):
-        result = run_fundstelle(system.removeprefix("fundstelle-"), articles, questions)
+        encoder = system.removeprefix("fundstelle-").removesuffix("-reader")
+        result = run_fundstelle(encoder, articles, questions, read=system.endswith("-reader"))
     else:
         result = run_txtai(system, articles, questions)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return result
+
+
+def _cpu_model() -> str:
+    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), "")
+
+
+def _cpu_flags() -> str:
+    """The instruction sets that decide int8 speed (VNNI or not), as /proc/cpuinfo names them."""
+    flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("flags")), [])
+    return " ".join(f for f in ("avx2", "avx512_vnni") if f in flags)
 
 
 def table(results: dict) -> str:
@@ -211,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
             results[system] = json.loads(proc.stdout.strip().splitlines()[-1])
     summary = {
         "command": " ".join([Path(sys.executable).name, "bench/txtai_compare.py", *(argv or sys.argv[1:])]),
-        "machine": {"cpus": os.cpu_count(), "load_avg_start": [round(x, 2) for x in load_start],
+        "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "cpu_flags": _cpu_flags(),
+                    "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+                    "load_avg_start": [round(x, 2) for x in load_start],
                     "load_avg_end": [round(x, 2) for x in os.getloadavg()],
                     "seconds": round(time.time() - started)},
         "articles": args.articles, "distractors": args.distractors,
