@@ -61,7 +61,9 @@ def shared_encoder(settings: Settings):
     from models.encoders import load_encoder
 
     wanted = load_encoder(settings)  # cheap: the model itself loads on first use
-    key = tuple(sorted((name, repr(value)) for name, value in vars(wanted).items()))  # whatever it was given
+    # whatever it was given: its public attributes (a private one such as a lock has a new repr per object, and
+    # keying on it loaded a new model for every in-process CLI command: +370 MB each, make check 131 -> 312 s)
+    key = tuple(sorted((name, repr(value)) for name, value in vars(wanted).items() if not name.startswith("_")))
     with _ENCODERS_LOCK:
         return _ENCODERS.setdefault(key, wanted)
 
