@@ -32,14 +32,19 @@ $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
 	touch $(TEST_STAMP)
 
+# Each build does nothing when its output is current; the touch tells make so (else a newer stamp, after a
+# reinstall, would have make run the three builds' checks again on every call).
 $(MODEL): models/build_e5.py $(STAMP)
 	$(BIN)/fundstelle model build
+	touch $(MODEL)
 
 $(EXPORTS): models/export.py $(MODEL)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m models.export
+	touch $(EXPORTS)
 
 $(READER): models/reader/build.py $(wildcard models/reader/weights/*) $(MODEL)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m models.reader.build
+	touch $(READER)
 
 run: install
 	test -f $(INDEX_DIR)/fundstelle.sqlite3 || $(BIN)/fundstelle index --index-dir $(INDEX_DIR)
