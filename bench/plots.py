@@ -205,6 +205,18 @@ def latency_vs_archive_size(path: Path, reader_off: Path, out: Path) -> Path | N
     return save(fig, out / "bench-latency-vs-archive-size.png")
 
 
+def ranked_bars(ax, names: list[str], values: list[float], colours: list[str], notes: list[str], xlabel: str,
+                title: str, margin: float) -> None:
+    """Horizontal bars, first name on top, each with its note written after its end."""
+    bars = ax.barh(names, values, color=colours)
+    for bar, note in zip(bars, notes, strict=True):
+        ax.annotate(note, (bar.get_width(), bar.get_y() + bar.get_height() / 2), va="center", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    ax.margins(x=margin)
+    ax.invert_yaxis()
+
+
 # -- encoders --------------------------------------------------------------------------------------------
 def encoder_speed(path: Path, out: Path) -> Path | None:
     result = load(path)
@@ -215,24 +227,13 @@ def encoder_speed(path: Path, out: Path) -> Path | None:
     colours = [FUNDSTELLE if n == DEFAULT_ENCODER else OTHER for n in names]
     shown = [f"{n}\n(default)" if n == DEFAULT_ENCODER else n for n in names]
     fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
-    bars = speed.barh(shown, [backends[n]["passages_per_s"] for n in names], color=colours)
-    for bar, name in zip(bars, names, strict=True):
-        b = backends[name]
-        speed.annotate(f" {b['passages_per_s']:.1f}/s  ({b['ratio_to_torch']:.2f}× torch, cos {b['cos_mean']:.3f})",
-                       (bar.get_width(), bar.get_y() + bar.get_height() / 2), va="center", fontsize=8)
-    speed.set_xlabel("passages/s (higher is better)")
-    speed.set_title("Embedding passages, taking turns in one process", fontsize=10)
-    speed.margins(x=0.6)
-    speed.invert_yaxis()
-    bars = memory.barh(shown, [backends[n].get("peak_rss_mb", 0) for n in names], color=colours)
-    for bar, name in zip(bars, names, strict=True):
-        b = backends[name]
-        memory.annotate(f" {b.get('peak_rss_mb', 0):.0f} MB (load {b.get('load_s', 0):.1f} s)",
-                        (bar.get_width(), bar.get_y() + bar.get_height() / 2), va="center", fontsize=8)
-    memory.set_xlabel("peak RSS MB of a fresh process: load + 256 passages (lower is better)")
-    memory.set_title("Memory", fontsize=10)
-    memory.margins(x=0.45)
-    memory.invert_yaxis()
+    ranked_bars(speed, shown, [backends[n]["passages_per_s"] for n in names], colours,
+                [f" {b['passages_per_s']:.1f}/s  ({b['ratio_to_torch']:.2f}× torch, cos {b['cos_mean']:.3f})"
+                 for b in map(backends.get, names)],
+                "passages/s (higher is better)", "Embedding passages, taking turns in one process", margin=0.6)
+    ranked_bars(memory, shown, [backends[n].get("peak_rss_mb", 0) for n in names], colours,
+                [f" {b.get('peak_rss_mb', 0):.0f} MB (load {b.get('load_s', 0):.1f} s)" for b in map(backends.get, names)],
+                "peak RSS MB of a fresh process: load + 256 passages (lower is better)", "Memory", margin=0.45)
     fig.suptitle(f"Encoders of the same model (multilingual-e5-small): {result['passages']} passages, "
                  f"{result['tokens']:,} tokens", fontsize=12)
     m = result["machine"]
