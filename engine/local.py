@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 
 from core.documents import Article
 from core.filters import Filters, merge_sources
@@ -12,7 +13,7 @@ from engine.types import Status
 from indexer.ingest.readers import ReadError
 from indexer.pipeline import ArticleIndexer, IndexReport
 from models.encoders import load_encoder
-from models.reader import load_reader
+from models.reader import Reader, load_reader
 from models.types import Encoder
 from retrieval.hits import Answer
 from retrieval.ordering import Sort, order
@@ -28,9 +29,16 @@ class LocalEngine:
         set_search_threads(settings.search_threads)  # the engine answers questions (serve, ask)
         self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
         self.index = Index.open(settings.index_dir, self.encoder, create=create)
-        self.reader = load_reader(settings)  # None with FUNDSTELLE_READER=off
-        self.searcher = Searcher.over(self.index, self.encoder, reader=self.reader)
         self.indexer = ArticleIndexer(self.index, settings)
+
+    # The reader and the search load on the first question (or warm()): list, delete and index need neither.
+    @cached_property
+    def reader(self) -> Reader | None:
+        return load_reader(self.settings)  # None with FUNDSTELLE_READER=off
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher.over(self.index, self.encoder, reader=self.reader)
 
     # -- questions ------------------------------------------------------------------------
     def ask(self, question: str, top_k: int = 5, filters: Filters | None = None,
@@ -96,8 +104,9 @@ class LocalEngine:
 
     # -- lifecycle --------------------------------------------------------------------------
     def warm(self) -> None:
-        """Load what the first question would otherwise wait for (the model)."""
+        """Load what the first question would otherwise wait for (the model, the reader)."""
         self.encoder.encode_queries(["warm-up"])
+        _ = self.searcher
 
     def save(self) -> None:
         self.index.save_vectors()

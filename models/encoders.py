@@ -244,6 +244,10 @@ class SentenceEncoder:
 
     @cached_property
     def dim(self) -> int:
+        self._check_files()  # a missing folder or export is reported at once, as when the model loads
+        stated = folder_dim(self.folder)  # opening an index needs the width only: `fundstelle list` loads no model
+        if stated is not None:
+            return stated
         model = self.model
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get_dim())
@@ -383,6 +387,32 @@ class SentenceEncoder:
                     pooled.append(tokens[row][take].mean(axis=0) if take.any() else passage_vectors[row])
                 sentences[i] = _normalise(np.stack(pooled)) if pooled else np.zeros((0, self.dim), np.float32)
         return passages, sentences
+
+
+# sentence-transformers modules that pass on the width they are given; any other (Dense, ...) may change it
+_WIDTH_KEEPING = {"sentence_transformers.models.Transformer", "sentence_transformers.models.Normalize"}
+_POOLING = "sentence_transformers.models.Pooling"
+# Pooling's modes, each adding word_embedding_dimension to the output, with sentence-transformers' defaults
+_POOLING_MODES = {"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+                  "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
+                  "pooling_mode_lasttoken": False}
+
+
+def folder_dim(folder: Path) -> int | None:
+    """The vectors' width as a sentence-transformers folder of Transformer, Pooling (and Normalize) states it,
+    read without loading the model; None for any other pipeline or an unreadable configuration (then the
+    loaded model is asked)."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        pooling = [m for m in modules if m["type"] == _POOLING]
+        if len(pooling) != 1 or any(m["type"] not in _WIDTH_KEEPING for m in modules if m["type"] != _POOLING):
+            return None
+        config = json.loads((folder / pooling[0]["path"] / "config.json").read_text())
+        modes = sum(bool(config.get(mode, default)) for mode, default in _POOLING_MODES.items())
+        width = int(config["word_embedding_dimension"]) * modes
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return width or None
 
 
 def load_encoder(settings: Settings) -> SentenceEncoder:

@@ -8,6 +8,8 @@ odd texts while any real breakage (wrong file, wrong pooling, missing prompt) la
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,7 @@ from models.encoders import (
     SentenceEncoder,
     cpu_cores,
     exported_variants,
+    folder_dim,
     load_encoder,
     passage_spans,
 )
@@ -135,6 +138,24 @@ def test_passage_spans_shift_by_the_context_line():
     assert [model_input[s:e] for s, e in shifted] == ["Satz eins.", "Satz zwei."]
     with pytest.raises(ValueError):
         passage_spans("anderer Text", text, [(0, 10)])
+
+
+def test_the_width_is_read_from_the_folder_as_the_model_states_it(encoders):
+    fresh = load_encoder(Settings())
+    assert fresh.dim == encoders["torch"].model.get_sentence_embedding_dimension() == 384
+    assert "model" not in vars(fresh)  # opening an index needs the width: `fundstelle list` loads no model
+
+
+def test_a_pipeline_that_may_change_the_width_asks_the_model(tmp_path):
+    (tmp_path / "1_Pooling").mkdir()
+    (tmp_path / "1_Pooling" / "config.json").write_text('{"word_embedding_dimension": 384}')
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    assert folder_dim(tmp_path) == 384  # mean pooling, sentence-transformers' default
+    modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    assert folder_dim(tmp_path) is None
 
 
 def test_missing_folder_is_one_clear_error(tmp_path):
