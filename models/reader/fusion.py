@@ -58,8 +58,11 @@ def feature_rows(reader_best: Sequence[float], first_scores: Sequence[float],
                             np.asarray(first_confidence, dtype=np.float64)])
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+
 def probabilities(rows: np.ndarray, fusion: dict) -> np.ndarray:
     """sigmoid(intercept + rows . weights), with ``fusion`` as serving.json / weights/fusion.json hold it."""
     weights = np.array([fusion["weights"][name] for name in FEATURES], dtype=np.float64)
-    z = fusion["intercept"] + rows @ weights
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+    return sigmoid(fusion["intercept"] + rows @ weights)

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.errors import IndexProblem
 from models.encoders import cpu_cores
+from models.reader.fusion import sigmoid
 from models.reader.recipe import SERVING_DIR, SERVING_MANIFEST, SERVING_MODEL, pair, tokenizer
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ BUILD_HINT = "run `make install` (or `.venv/bin/python -m models.reader.build`) 
 
 class ReaderUnavailable(IndexProblem):
     """The reader's serving folder is missing or broken; the message says what to do."""
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(logits, -50.0, 50.0)))
 
 
 class Reader:

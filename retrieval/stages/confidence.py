@@ -40,7 +40,11 @@ def coverage(query: Query, text: str) -> float:
 
 def confidence(query: Query, cosine: float, text: str) -> float:
     other = OTHER_LANGUAGE if query.language != Language.DE else 0.0
-    z = INTERCEPT + COSINE * cosine + COVERAGE_DE * coverage(query, text) + other
+    return sigmoid(INTERCEPT + COSINE * cosine + COVERAGE_DE * coverage(query, text) + other)
+
+
+def sigmoid(z: float) -> float:
+    """The logistic function on the confidence scale (clipped: exp never overflows)."""
     return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
 

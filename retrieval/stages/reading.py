@@ -24,6 +24,7 @@ from models.reader.fusion import decisive, feature_rows, probabilities, sentence
 from retrieval.hits import Hit
 from retrieval.query import Language
 from retrieval.stages.coherence import linked_span
+from retrieval.stages.confidence import sigmoid
 from retrieval.types import Ranking
 from text.inputs import sentence_input
 
@@ -38,7 +39,7 @@ def _logit(p: float) -> float:
 
 def on_fixed_scale(probability: float, threshold: float) -> float:
     """``probability`` shifted on the logit scale so that ``threshold`` becomes 0.5 (order kept)."""
-    return 1 / (1 + math.exp(-max(-50.0, min(50.0, _logit(probability) - _logit(threshold)))))
+    return sigmoid(_logit(probability) - _logit(threshold))
 
 
 class Reading:
