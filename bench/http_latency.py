@@ -217,9 +217,10 @@ def start_server(folder: Path, log: Path, settings: dict[str, str] | None = None
     return proc, url, time.perf_counter() - started
 
 
-def ask(client: httpx.Client, question: str) -> float:
+def ask(client: httpx.Client, question: str, **fields) -> float:
+    """Milliseconds of one POST /api/ask (top_k 5, with ``fields`` such as a history)."""
     started = time.perf_counter()
-    client.post("/api/ask", json={"question": question, "top_k": 5}).raise_for_status()
+    client.post("/api/ask", json={"question": question, "top_k": 5, **fields}).raise_for_status()
     return (time.perf_counter() - started) * 1000
 
 

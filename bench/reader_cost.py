@@ -6,8 +6,8 @@ Two ``fundstelle serve`` processes over the same index (the bundled articles unl
 another), one with ``FUNDSTELLE_READER=on`` and one with ``off``. Every question of the bundled question
 set (``data/questions``, answerable and not, follow-ups with their history) is asked of both, one at a
 time, the order of the two servers alternating from question to question, so a neighbour's load on the
-shared CPU hits both alike; after one warm-up round. Reports p50/p90 per server and the ratio of the
-p50s.
+shared CPU hits both alike; after one warm-up round. Reports p50/p95/p99 per server and the ratio of
+the p50s.
 
 Writes bench/results/reader_cost.json and prints a Markdown table.
 """
@@ -24,13 +24,12 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.encoders import machine  # noqa: E402
-from bench.http_latency import start_server  # noqa: E402
+from bench.http_latency import ask, start_server, summary  # noqa: E402
 from evaluation.questionset import read_question_set  # noqa: E402
 
 
@@ -41,17 +40,6 @@ def bundled_index(folder: Path) -> Path:
     return folder
 
 
-def ask(client: httpx.Client, body: dict) -> float:
-    started = time.perf_counter()
-    client.post("/api/ask", json=body).raise_for_status()
-    return (time.perf_counter() - started) * 1000
-
-
-def percentiles(ms: list[float]) -> dict[str, float]:
-    p50, p90 = np.percentile(ms, [50, 90])
-    return {"p50_ms": round(float(p50), 1), "p90_ms": round(float(p90), 1), "mean_ms": round(float(np.mean(ms)), 1)}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="times each question is asked of each server")
@@ -60,7 +48,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "reader_cost.json")
     args = parser.parse_args()
 
-    bodies = [{"question": q.text, "top_k": 5, "history": list(q.history)} for q in read_question_set()]
+    questions = read_question_set()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="fundstelle-reader-cost-") as scratch:
         folder = args.index_dir or bundled_index(Path(scratch) / "index")
@@ -69,36 +57,36 @@ def main() -> int:
             for mode in ("on", "off"):
                 proc, url, _ = start_server(folder, Path(scratch) / f"serve-{mode}.log", {"FUNDSTELLE_READER": mode})
                 servers[mode] = (proc, httpx.Client(base_url=url, timeout=60))
-            for body in bodies:  # warm-up
+            for q in questions:  # warm-up
                 for _, client in servers.values():
-                    ask(client, body)
+                    ask(client, q.text, history=list(q.history))
             times: dict[str, list[float]] = {"on": [], "off": []}
             for round_ in range(args.rounds):
-                for i, body in enumerate(bodies):
+                for i, q in enumerate(questions):
                     order = ("on", "off") if (i + round_) % 2 == 0 else ("off", "on")
                     for mode in order:
-                        times[mode].append(ask(servers[mode][1], body))
+                        times[mode].append(ask(servers[mode][1], q.text, history=list(q.history)))
         finally:
             for proc, client in servers.values():
                 client.close()
                 proc.terminate()
                 proc.wait(timeout=30)
-    on, off = percentiles(times["on"]), percentiles(times["off"])
+    on, off = summary(times["on"]), summary(times["off"])
     result = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine() | {"load_average": {"before": load_before, "after": os.getloadavg()}},
         "index": str(args.index_dir or "bundled articles (data/corpus)"),
-        "questions": len(bodies), "rounds": args.rounds,
+        "questions": len(questions), "rounds": args.rounds,
         "reader_on": on, "reader_off": off,
         "p50_ratio": round(on["p50_ms"] / off["p50_ms"], 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print("| /api/ask | p50 ms | p90 ms | mean ms |\n|---|---|---|---|")
+    print("| /api/ask | p50 ms | p95 ms | p99 ms | mean ms |\n|---|---|---|---|---|")
     for name, r in (("reader on", on), ("reader off", off)):
-        print(f"| {name} | {r['p50_ms']} | {r['p90_ms']} | {r['mean_ms']} |")
-    print(f"\np50 on / off: {result['p50_ratio']}x over {len(bodies)} questions x {args.rounds} rounds; "
+        print(f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['mean_ms']} |")
+    print(f"\np50 on / off: {result['p50_ratio']}x over {len(questions)} questions x {args.rounds} rounds; "
           f"load {load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}; {' '.join(result['machine']['isa'])}")
     return 0
 
