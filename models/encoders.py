@@ -51,6 +51,18 @@ SentenceMethod = Literal["late", "separate"]
 EXPORT_HINT = "run `make install` (or `.venv/bin/python -m models.export FOLDER` for the exports)"
 
 
+@dataclass(frozen=True)
+class SharedTokenizer:
+    """An encoder's tokenizer, lent to the reader (which reads with the same tokenizer.json): one copy of e5's
+    250,000-piece tokenizer holds 280 MB, so a second one for the reader cost the service that much. A
+    tokenizers.Tokenizer carries its truncation and padding as state, so every user sets its own and
+    tokenises while holding ``lock``."""
+
+    tokenizer: object  # tokenizers.Tokenizer
+    lock: threading.Lock
+    file: Path  # the tokenizer.json it was loaded from
+
+
 class EncoderUnavailable(IndexProblem):
     """The configured model folder or backend file cannot be used; the message says what to do."""
 
@@ -172,6 +184,7 @@ class SentenceEncoder:
         self.max_batch = MAX_BATCH
         self.threads = threads or cpu_cores()
         self._counting_lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()  # the model's tokenizer is shared with the reader (SharedTokenizer)
         self._check_files()
 
     # -- loading ------------------------------------------------------------------------
@@ -274,8 +287,9 @@ class SentenceEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) == 1:  # a question: nothing to batch
-            vectors = self.model.encode(texts, prompt_name=prompt_name, normalize_embeddings=True,
-                                        convert_to_numpy=True)
+            with self._tokenizer_lock:
+                vectors = self.model.encode(texts, prompt_name=prompt_name, normalize_embeddings=True,
+                                            convert_to_numpy=True)
             return np.ascontiguousarray(vectors, dtype=np.float32)
         lengths = self._token_lengths(texts, prompt_name)
         order = np.argsort(-lengths, kind="stable")  # longest first: a batch pads to its first text
@@ -285,10 +299,11 @@ class SentenceEncoder:
         batches = token_batches(lengths[order], self.token_budget, self.max_batch)
         for start, stop in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
             rows = order[start:stop]
-            out[rows] = self.model.encode(
-                [texts[i] for i in rows], prompt_name=prompt_name, batch_size=len(rows), normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
+            with self._tokenizer_lock:  # (held over the forward pass too: sentence-transformers tokenises inside)
+                out[rows] = self.model.encode(
+                    [texts[i] for i in rows], prompt_name=prompt_name, batch_size=len(rows),
+                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+                )
         return out
 
     def _token_lengths(self, texts: list[str], prompt_name: str) -> np.ndarray:
@@ -309,6 +324,12 @@ class SentenceEncoder:
         counter.no_padding()
         counter.enable_truncation(self.model.max_seq_length)
         return counter
+
+    def shared_tokenizer(self) -> SharedTokenizer | None:
+        """The model's own tokenizer, for a reader that reads with the same tokenizer.json (None if it has none)."""
+        backend = getattr(getattr(self.model, "tokenizer", None), "backend_tokenizer", None)
+        file = self.folder / "tokenizer.json"
+        return SharedTokenizer(backend, self._tokenizer_lock, file) if backend is not None and file.is_file() else None
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query")
@@ -366,10 +387,11 @@ class SentenceEncoder:
             # Exactly what sentence-transformers' Transformer.tokenize does (it strips), plus offsets.
             raw = [prompt + texts[i] for i in batch]
             stripped = [t.strip() for t in raw]
-            features = model.tokenizer(
-                stripped, padding=True, truncation="longest_first", max_length=model.max_seq_length,
-                return_tensors="pt", return_offsets_mapping=True,
-            )
+            with self._tokenizer_lock:
+                features = model.tokenizer(
+                    stripped, padding=True, truncation="longest_first", max_length=model.max_seq_length,
+                    return_tensors="pt", return_offsets_mapping=True,
+                )
             offsets = features.pop("offset_mapping").numpy()
             with torch.inference_mode():
                 out = model.forward(dict(features))

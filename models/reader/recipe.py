@@ -34,7 +34,15 @@ def tokenizer(folder: Path):
     longest of a batch."""
     from tokenizers import Tokenizer
 
-    tok = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
-    tok.enable_truncation(MAX_LENGTH, strategy="longest_first")
-    tok.enable_padding(pad_id=PAD_ID, pad_token="<pad>")
+    return configure(Tokenizer.from_file(str(Path(folder) / "tokenizer.json")))
+
+
+def configure(tok):
+    """Set the reader's truncation and padding on ``tok`` (a tokenizers.Tokenizer carries them as state: one
+    shared with the encoder is set again before each reading, under the lock they share)."""
+    if tok.truncation != {"max_length": MAX_LENGTH, "stride": 0, "strategy": "longest_first", "direction": "right"}:
+        tok.enable_truncation(MAX_LENGTH, strategy="longest_first")
+    if (tok.padding or {}).get("pad_id") != PAD_ID or tok.padding.get("length") is not None \
+            or tok.padding.get("pad_to_multiple_of") is not None or tok.padding.get("direction") != "right":
+        tok.enable_padding(pad_id=PAD_ID, pad_token="<pad>")
     return tok

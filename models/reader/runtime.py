@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.errors import IndexProblem
-from models.encoders import cpu_cores
+from models.encoders import SharedTokenizer, cpu_cores
 from models.reader.fusion import sigmoid
-from models.reader.recipe import SERVING_DIR, SERVING_MANIFEST, SERVING_MODEL, pair, tokenizer
+from models.reader.recipe import SERVING_DIR, SERVING_MANIFEST, SERVING_MODEL, configure, pair, tokenizer
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -39,7 +39,8 @@ class Reader:
     ``probability`` is its sigmoid. ``sentences`` are read as text.inputs.sentence_input builds them
     (the first words of the article title, a newline, the sentence)."""
 
-    def __init__(self, folder: Path | str = SERVING_DIR, threads: int | None = None, batch_size: int = BATCH):
+    def __init__(self, folder: Path | str = SERVING_DIR, threads: int | None = None, batch_size: int = BATCH,
+                 shared: SharedTokenizer | None = None):
         self.folder = Path(folder)
         missing = [name for name in (SERVING_MODEL, "tokenizer.json", SERVING_MANIFEST)
                    if not (self.folder / name).is_file()]
@@ -54,7 +55,11 @@ class Reader:
             raise ReaderUnavailable(f"{self.folder / SERVING_MANIFEST} is damaged ({exc}): {BUILD_HINT}") from None
         self.batch_size = batch_size
         self.threads = threads or cpu_cores()
-        self.tokenizer = tokenizer(self.folder)
+        # The encoder's tokenizer when it is the same file (280 MB saved), else one of its own.
+        if shared is not None and _same_file(shared.file, self.folder / "tokenizer.json"):
+            self.tokenizer, self._tokenizer_lock = shared.tokenizer, shared.lock
+        else:
+            self.tokenizer, self._tokenizer_lock = tokenizer(self.folder), threading.Lock()
         self.session = self._session()
         self.inputs = {i.name for i in self.session.get_inputs()}
 
@@ -92,7 +97,8 @@ class Reader:
         return sigmoid(self.score(question, sentences))
 
     def _logits(self, pairs: list[tuple[str, str]]) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(pairs)
+        with self._tokenizer_lock:  # a shared tokenizer may have been set for the encoder meanwhile
+            encoded = configure(self.tokenizer).encode_batch(pairs)
         ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
@@ -109,13 +115,21 @@ _LOADED: dict[tuple[str, str], Reader] = {}
 _LOADING = threading.Lock()
 
 
-def load_reader(settings: Settings) -> Reader | None:
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def load_reader(settings: Settings, shared: SharedTokenizer | None = None) -> Reader | None:
     """The reader the settings ask for (None with ``FUNDSTELLE_READER=off``), loaded once per process and
-    folder: every engine of a process (tests, the CLI) shares it, as they share the encoder."""
+    folder: every engine of a process (tests, the CLI) shares it, as they share the encoder. ``shared``: the
+    encoder's tokenizer, which the reader uses instead of a copy of its own when it is the same file."""
     if settings.reader == "off":
         return None
     key = (str(Path(settings.reader_dir).resolve()), str(settings.encoder_threads))
     with _LOADING:
         if key not in _LOADED:
-            _LOADED[key] = Reader(settings.reader_dir, threads=settings.encoder_threads)
+            _LOADED[key] = Reader(settings.reader_dir, threads=settings.encoder_threads, shared=shared)
         return _LOADED[key]

@@ -90,3 +90,53 @@ def test_one_reader_serves_many_threads(reader):
 def test_a_missing_serving_form_says_to_run_make_install(tmp_path):
     with pytest.raises(ReaderUnavailable, match="make install"):
         Reader(tmp_path)
+
+
+def test_a_reader_on_the_encoders_tokenizer_reads_as_with_its_own(reader, embedder):
+    """The service's reader borrows the encoder's tokenizer (one 280 MB copy, not two): the same logits as a
+    reader with its own, also while other threads embed with the encoder (each sets its own truncation and
+    padding on the shared tokenizer, under the lock they share)."""
+    encoder = embedder
+    shared = encoder.shared_tokenizer()
+    assert shared is not None and shared.tokenizer is encoder.model.tokenizer.backend_tokenizer
+    borrowing = Reader(shared=shared)
+    assert borrowing.tokenizer is shared.tokenizer
+    questions = [(question, [sentence_input(title, answer), sentence_input(title, near_miss)])
+                 for title, question, answer, near_miss in EXAMPLES]
+    expected = [reader.score(q, s) for q, s in questions]
+    long_texts = [" ".join([answer] * 40) for _, _, answer, _ in EXAMPLES]  # past the reader's 128 tokens
+    errors: list[Exception] = []
+
+    def embed() -> None:
+        try:
+            for _ in range(5):
+                encoder.encode_passages(long_texts)
+                encoder.encode_queries(["Wie viele Besucher kamen?"])
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=embed) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for _ in range(3):
+        for (q, s), want in zip(questions, expected, strict=True):
+            np.testing.assert_allclose(borrowing.score(q, s), want, atol=1e-5)
+        long_pair = borrowing.score(questions[0][0], [sentence_input("T", long_texts[0])])
+        np.testing.assert_allclose(long_pair, reader.score(questions[0][0], [sentence_input("T", long_texts[0])]),
+                                   atol=1e-5)
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_a_reader_keeps_its_own_tokenizer_when_the_encoders_is_another_file(reader, tmp_path):
+    from models.encoders import SharedTokenizer
+
+    other = tmp_path / "tokenizer.json"
+    other.write_text("{}")
+    foreign = object()
+    borrowing = Reader(shared=SharedTokenizer(foreign, threading.Lock(), other))
+    assert borrowing.tokenizer is not foreign
+    np.testing.assert_allclose(borrowing.score(EXAMPLES[0][1], [sentence_input(EXAMPLES[0][0], EXAMPLES[0][2])]),
+                               reader.score(EXAMPLES[0][1], [sentence_input(EXAMPLES[0][0], EXAMPLES[0][2])]),
+                               atol=1e-5)
