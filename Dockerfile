@@ -34,6 +34,9 @@ RUN pip install .
 RUN fundstelle model build /opt/model \
     && HF_HUB_OFFLINE=1 python -m models.export /opt/model \
     && HF_HUB_OFFLINE=1 python -m models.reader.build --base /opt/model --out /opt/reader
+# The compound splitter's tables go beside the installed text package (text/compounds.py reads them there);
+# -P keeps /app's source copy of text off sys.path, so the build writes into the venv.
+RUN python -P -m text.compounds_build
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH \

@@ -15,10 +15,13 @@ MODEL := models/multilingual-e5-small/fundstelle_recipe.json
 EXPORTS := models/multilingual-e5-small/onnx/fundstelle_export.json
 # The reading model's serving form (int8 ONNX) from its committed weights on the e5 folder; offline, a few minutes once.
 READER := models/reader/serving/serving.json
+# The German compound splitter's tables (text/compounds_build.py): 23 MB of arrays from the compound-split package's
+# 39 MB of dicts, so no process holds those (360 MB resident); offline, seconds.
+COMPOUNDS := text/compound_tables/build.json
 
 .PHONY: install run test check bench quality clean
 
-install: $(STAMP) $(MODEL) $(EXPORTS) $(READER)
+install: $(STAMP) $(MODEL) $(EXPORTS) $(READER) $(COMPOUNDS)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +48,10 @@ $(EXPORTS): models/export.py $(MODEL)
 $(READER): models/reader/build.py $(wildcard models/reader/weights/*) $(MODEL)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m models.reader.build
 	touch $(READER)
+
+$(COMPOUNDS): text/compounds_build.py text/compounds.py $(STAMP)
+	$(BIN)/python -m text.compounds_build
+	touch $(COMPOUNDS)
 
 run: install
 	test -f $(INDEX_DIR)/fundstelle.sqlite3 || $(BIN)/fundstelle index --index-dir $(INDEX_DIR)
@@ -91,4 +98,4 @@ quality: install
 	$(BIN)/python bench/quality.py
 
 clean:
-	rm -rf $(VENV) var artifacts models/multilingual-e5-small
+	rm -rf $(VENV) var artifacts models/multilingual-e5-small text/compound_tables

@@ -10,7 +10,8 @@ import re
 from functools import lru_cache
 
 import Stemmer
-from compound_split import char_split
+
+from text.compounds import best_split
 
 
 def _words(block: str) -> list[str]:
@@ -56,8 +57,9 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 # German compounds also give their parts ("Bahntransporte" -> bahntransport, bahn, transport), so a
-# question's "Bahn" finds them. CharSplit's split score is reliable for long words; shorter ones
-# split wrongly too often ("Soldaten" -> "Sol" + "Daten"), so they need a clearly positive score.
+# question's "Bahn" finds them. CharSplit's split score (text.compounds: its algorithm over compact tables) is
+# reliable for long words; shorter ones split wrongly too often ("Soldaten" -> "Sol" + "Daten"), so they need
+# a clearly positive score.
 COMPOUND_MIN_CHARS = 10
 LONG_COMPOUND_CHARS = 13
 PART_MIN_CHARS = 4
@@ -68,7 +70,7 @@ def compound_parts(word: str) -> tuple[str, ...]:
     """The parts of a German compound (lower case), recursively; () for a word that is none."""
     if len(word) < COMPOUND_MIN_CHARS or not word.isalpha():
         return ()
-    score, left, right = char_split.split_compound(word)[0]
+    score, left, right = best_split(word)
     wanted = -0.6 if len(word) >= LONG_COMPOUND_CHARS else 0.5
     if score < wanted or len(left) < PART_MIN_CHARS or len(right) < PART_MIN_CHARS:
         return ()
