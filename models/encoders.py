@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from core.errors import IndexProblem
+from models.onnx_pipeline import OnnxPipeline, lean_pipeline_fits
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -256,6 +257,21 @@ class SentenceEncoder:
             ) from exc
 
     @cached_property
+    def pipeline(self) -> OnnxPipeline | None:
+        """The ONNX variants' forward pass without sentence-transformers (models/onnx_pipeline.py), where the
+        folder declares the plain Transformer -> mean Pooling -> Normalize; None: ``model`` runs it."""
+        if self.variant.backend != "onnx" or not lean_pipeline_fits(self.folder):
+            return None
+        self._check_files()
+        try:
+            return OnnxPipeline(self.folder, self.folder / self.variant.file, self.threads)
+        except Exception as exc:  # onnxruntime and tokenizers raise their own types
+            raise EncoderUnavailable(
+                f"cannot load FUNDSTELLE_MODEL={self.name!r} with FUNDSTELLE_ENCODER={self.encoder!r} "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {EXPORT_HINT}."
+            ) from exc
+
+    @cached_property
     def dim(self) -> int:
         self._check_files()  # a missing folder or export is reported at once, as when the model loads
         stated = folder_dim(self.folder)  # opening an index needs the width only: `fundstelle list` loads no model
@@ -287,10 +303,7 @@ class SentenceEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) == 1:  # a question: nothing to batch
-            with self._tokenizer_lock:
-                vectors = self.model.encode(texts, prompt_name=prompt_name, normalize_embeddings=True,
-                                            convert_to_numpy=True)
-            return np.ascontiguousarray(vectors, dtype=np.float32)
+            return self._forward(texts, prompt_name)
         lengths = self._token_lengths(texts, prompt_name)
         order = np.argsort(-lengths, kind="stable")  # longest first: a batch pads to its first text
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -299,19 +312,31 @@ class SentenceEncoder:
         batches = token_batches(lengths[order], self.token_budget, self.max_batch)
         for start, stop in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
             rows = order[start:stop]
-            with self._tokenizer_lock:  # (held over the forward pass too: sentence-transformers tokenises inside)
-                out[rows] = self.model.encode(
-                    [texts[i] for i in rows], prompt_name=prompt_name, batch_size=len(rows),
-                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
-                )
+            out[rows] = self._forward([texts[i] for i in rows], prompt_name)
         return out
+
+    def _forward(self, texts: list[str], prompt_name: str) -> np.ndarray:
+        """One forward pass over ``texts`` (one batch, padded to the longest)."""
+        if self.pipeline is not None:
+            prompt = self.prompts[prompt_name]
+            with self._tokenizer_lock:  # only while tokenising: the reader may tokenise during the forward pass
+                ids, mask = self.pipeline.tokenize([prompt + t for t in texts])
+            return self.pipeline.embed(ids, mask)
+        with self._tokenizer_lock:  # (held over the forward pass too: sentence-transformers tokenises inside)
+            vectors = self.model.encode(texts, prompt_name=prompt_name, batch_size=len(texts),
+                                        normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _token_lengths(self, texts: list[str], prompt_name: str) -> np.ndarray:
         """Tokens the model reads of each text (prompt and special tokens included, truncated as it truncates).
 
-        Counted with a tokenizer of its own: the model's is reconfigured by every call that pads or truncates
-        differently, and two request threads doing that at once fail ("Already borrowed")."""
+        The lean ONNX path counts with its own tokenizer under the shared lock; sentence-transformers' is
+        reconfigured by every call that pads or truncates differently (two threads doing that at once fail,
+        "Already borrowed"), so the other variants count with a copy."""
         prompt = self.prompts[prompt_name]
+        if self.pipeline is not None:
+            with self._tokenizer_lock:
+                return self.pipeline.lengths([prompt + t for t in texts])
         with self._counting_lock:
             encoded = self._counter.encode_batch([(prompt + t).strip() for t in texts])
         return np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(texts))
@@ -327,7 +352,8 @@ class SentenceEncoder:
 
     def shared_tokenizer(self) -> SharedTokenizer | None:
         """The model's own tokenizer, for a reader that reads with the same tokenizer.json (None if it has none)."""
-        backend = getattr(getattr(self.model, "tokenizer", None), "backend_tokenizer", None)
+        backend = self.pipeline.tokenizer if self.pipeline is not None else \
+            getattr(getattr(self.model, "tokenizer", None), "backend_tokenizer", None)
         file = self.folder / "tokenizer.json"
         return SharedTokenizer(backend, self._tokenizer_lock, file) if backend is not None and file.is_file() else None
 

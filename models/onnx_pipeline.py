@@ -1,0 +1,110 @@
+"""The ONNX variants' forward pass without sentence-transformers: ONNX Runtime over the exported file, the
+folder's own tokenizer.json, mean pooling and L2 normalisation. That is exactly the pipeline the model folder
+declares (Transformer -> Pooling(mean) -> Normalize), which sentence-transformers would run on the same file;
+:func:`lean_pipeline_fits` checks the folder declares nothing else, and the vectors are tested equal.
+
+Why not sentence-transformers: importing it (with torch and transformers) costs a process about 430 MB of
+memory and 5 s of start-up (``/usr/bin/time python -c "import sentence_transformers"``: 479 MB, 5.3 s; numpy
+and onnxruntime: 47 MB, 0.1 s), and a serving process needs none of it. The torch and OpenVINO variants, and
+late chunking (which needs token vectors with offsets), still go through sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+TRANSFORMER = "sentence_transformers.models.Transformer"
+POOLING = "sentence_transformers.models.Pooling"
+NORMALIZE = "sentence_transformers.models.Normalize"
+_POOLING_OFF = ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
+                "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken")
+
+
+def _json(path: Path) -> dict | list | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def lean_pipeline_fits(folder: Path) -> bool:
+    """Whether the folder declares exactly Transformer (no lower-casing) -> mean Pooling (prompt included) ->
+    Normalize, with a tokenizer.json: the pipeline :class:`OnnxPipeline` computes. Anything else (a Dense
+    layer, CLS pooling, ...) is left to sentence-transformers."""
+    modules = _json(folder / "modules.json")
+    if not isinstance(modules, list) or [m.get("type") for m in modules] != [TRANSFORMER, POOLING, NORMALIZE]:
+        return False
+    if modules[0].get("path", "") not in ("", ".") or not (folder / "tokenizer.json").is_file():
+        return False
+    pooling = _json(folder / modules[1].get("path", "") / "config.json")
+    transformer = _json(folder / "sentence_bert_config.json") or {}
+    return (isinstance(pooling, dict) and pooling.get("pooling_mode_mean_tokens", True) is True
+            and not any(pooling.get(mode) for mode in _POOLING_OFF) and pooling.get("include_prompt", True)
+            and not transformer.get("do_lower_case", False))
+
+
+def max_seq_length(folder: Path) -> int:
+    stated = (_json(folder / "sentence_bert_config.json") or {}).get("max_seq_length")
+    return int(stated) if stated else 512
+
+
+class OnnxPipeline:
+    """``tokenize`` (texts -> ids and mask; the caller holds the tokenizer's lock, see SharedTokenizer) and
+    ``embed`` (ids and mask -> L2-normalised float32 rows)."""
+
+    def __init__(self, folder: Path, file: Path, threads: int):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads  # one forward pass uses every core
+        options.inter_op_num_threads = 1  # the graph is a chain: parallel branches gain nothing
+        # Idle pool threads would spin for work after each call: a question's embedding cost 28 ms of
+        # CPU instead of 20 at the same 13-14 ms (2 threads), CPU that other requests wait for.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.max_length = max_seq_length(folder)
+        pad_token = (_json(folder / "tokenizer_config.json") or {}).get("pad_token") or "<pad>"
+        if isinstance(pad_token, dict):  # an AddedToken written out
+            pad_token = pad_token.get("content", "<pad>")
+        self.pad_token, self.pad_id = pad_token, self.tokenizer.token_to_id(pad_token) or 0
+
+    def _configure(self) -> None:
+        """Truncation and padding as sentence-transformers asks the tokenizer for them (longest first to the
+        model's window, padded to the longest text); set again when the reader has set its own meanwhile."""
+        tok = self.tokenizer
+        if tok.truncation != {"max_length": self.max_length, "stride": 0, "strategy": "longest_first",
+                              "direction": "right"}:
+            tok.enable_truncation(self.max_length, strategy="longest_first")
+        padding = tok.padding or {}
+        if padding.get("pad_id") != self.pad_id or padding.get("length") is not None \
+                or padding.get("pad_to_multiple_of") is not None or padding.get("direction") != "right":
+            tok.enable_padding(pad_id=self.pad_id, pad_token=self.pad_token)
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask of ``texts`` (each stripped, as sentence-transformers does)."""
+        self._configure()
+        encoded = self.tokenizer.encode_batch([t.strip() for t in texts])
+        return (np.asarray([e.ids for e in encoded], dtype=np.int64),
+                np.asarray([e.attention_mask for e in encoded], dtype=np.int64))
+
+    def lengths(self, texts: list[str]) -> np.ndarray:
+        """Tokens the model reads of each text (special tokens included, truncated as it truncates)."""
+        self._configure()
+        encoded = self.tokenizer.encode_batch([t.strip() for t in texts])
+        return np.fromiter((sum(e.attention_mask) for e in encoded), dtype=np.int64, count=len(texts))
+
+    def embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        tokens = self.session.run(None, feed)[0]  # (rows, tokens, dim): last_hidden_state
+        weights = mask[..., None].astype(np.float32)
+        pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
