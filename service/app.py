@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -24,10 +25,13 @@ log = logging.getLogger("fundstelle")
 
 def _load(app: FastAPI, settings: ServiceSettings, create: bool) -> None:
     try:
+        started = time.perf_counter()
         engine = LocalEngine(settings, create=create)
+        opened = time.perf_counter()
         engine.warm()  # the first question should not pay for loading the model
         app.state.engine = engine
-        log.info("index ready: %s", settings.index_dir)
+        log.info("index ready: %s (index opened in %.1f s, models loaded in %.1f s)", settings.index_dir,
+                 opened - started, time.perf_counter() - opened)
     except Exception as exc:  # the service stays up and /readyz reports why it is not ready
         log.exception("could not load the index")
         app.state.load_error = f"could not load the index: {exc}"

@@ -109,7 +109,7 @@ def test_a_reader_on_the_encoders_tokenizer_reads_as_with_its_own(reader, embedd
 
     def embed() -> None:
         try:
-            for _ in range(5):
+            for _ in range(2):
                 encoder.encode_passages(long_texts)
                 encoder.encode_queries(["Wie viele Besucher kamen?"])
         except Exception as exc:  # reported below
@@ -118,7 +118,7 @@ def test_a_reader_on_the_encoders_tokenizer_reads_as_with_its_own(reader, embedd
     threads = [threading.Thread(target=embed) for _ in range(2)]
     for t in threads:
         t.start()
-    for _ in range(3):
+    for _ in range(2):
         for (q, s), want in zip(questions, expected, strict=True):
             np.testing.assert_allclose(borrowing.score(q, s), want, atol=1e-5)
         long_pair = borrowing.score(questions[0][0], [sentence_input("T", long_texts[0])])
