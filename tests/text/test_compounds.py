@@ -100,12 +100,14 @@ def test_terms_of_the_bundled_corpus_are_those_with_charsplit(bundled_reference)
     assert [terms(text) for text in BUNDLED_TEXTS] == reference["terms"]
 
 
+@pytest.mark.slow  # make test runs it; the bundled-corpus checks above keep make check honest
 def test_first_split_of_klexikon_words_is_charsplits(klexikon_reference):
     words, _, reference = klexikon_reference
     assert [list(best_split(word)) for word in words] == [splits[0] for splits in reference["splits"]]
     assert [as_lists(split_compound(word)) for word in words[:500]] == reference["splits"][:500]
 
 
+@pytest.mark.slow  # make test runs it; the bundled-corpus checks above keep make check honest
 def test_terms_of_klexikon_articles_are_those_with_charsplit(klexikon_reference):
     _, texts, reference = klexikon_reference
     assert [terms(text) for text in texts] == reference["terms"]
@@ -154,6 +156,7 @@ def test_the_serving_path_never_loads_charsplits_tables():
     assert importers == ["text/compounds_build.py"]
 
 
+@pytest.mark.slow  # make test runs it; the bundled-corpus checks above keep make check honest
 def test_the_build_is_reproducible(tmp_path):
     done = subprocess.run([sys.executable, "-m", "text.compounds_build", str(tmp_path / "tables")], cwd=REPO_ROOT,
                           capture_output=True, text=True)
