@@ -143,7 +143,7 @@ def probe(encoder: str, texts_file: Path) -> None:
     before = rss_kb()
     started = time.perf_counter()
     enc = SentenceEncoder(settings.model, encoder, batch_size=settings.embed_batch_size)
-    _ = enc.dim
+    enc.encode_queries(["warm-up"])  # loads the model (opening an index reads only the width from the folder)
     load_s = time.perf_counter() - started
     enc.encode_passages(texts)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
