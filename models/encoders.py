@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from core.errors import IndexProblem
-from models.onnx_pipeline import OnnxPipeline, lean_pipeline_fits
+from models.onnx_pipeline import OnnxPipeline, lean_pipeline_fits, session_options
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -217,16 +217,9 @@ class SentenceEncoder:
 
     def _model_kwargs(self) -> dict:
         variant = self.variant
-        if variant.backend == "onnx":
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads  # one forward pass uses every core
-            options.inter_op_num_threads = 1  # the graph is a chain: parallel branches gain nothing
-            # Idle pool threads would spin for work after each call: a question's embedding cost 28 ms of
-            # CPU instead of 20 at the same 13-14 ms (2 threads), CPU that other requests wait for.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            return {"file_name": variant.file, "provider": "CPUExecutionProvider", "session_options": options}
+        if variant.backend == "onnx":  # one forward pass uses every core
+            return {"file_name": variant.file, "provider": "CPUExecutionProvider",
+                    "session_options": session_options(self.threads)}
         if variant.backend == "openvino":
             return {"file_name": variant.file,
                     "ov_config": {"INFERENCE_NUM_THREADS": self.threads, "PERFORMANCE_HINT": "LATENCY",

@@ -46,6 +46,32 @@ def lean_pipeline_fits(folder: Path) -> bool:
             and not transformer.get("do_lower_case", False))
 
 
+def session_options(threads: int):
+    """ONNX Runtime options of every session here (the encoder, the reader): ``threads`` per forward pass."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1  # the graph is a chain: parallel branches gain nothing
+    # Idle pool threads would spin for work after each call: a question's embedding cost 28 ms of
+    # CPU instead of 20 at the same 13-14 ms (2 threads), CPU that other requests wait for.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def set_truncation_and_padding(tok, max_length: int, pad_id: int, pad_token: str):
+    """Truncate longest first to ``max_length`` and pad to the longest text, on the right. A tokenizers.Tokenizer
+    carries both as state, so a tokenizer shared by the encoder and the reader is set again by each user before
+    tokenising (under the lock they share); set only when it differs, as transformers does."""
+    if tok.truncation != {"max_length": max_length, "stride": 0, "strategy": "longest_first", "direction": "right"}:
+        tok.enable_truncation(max_length, strategy="longest_first")
+    padding = tok.padding or {}
+    if padding.get("pad_id") != pad_id or padding.get("length") is not None \
+            or padding.get("pad_to_multiple_of") is not None or padding.get("direction") != "right":
+        tok.enable_padding(pad_id=pad_id, pad_token=pad_token)
+    return tok
+
+
 def max_seq_length(folder: Path) -> int:
     stated = (_json(folder / "sentence_bert_config.json") or {}).get("max_seq_length")
     return int(stated) if stated else 512
@@ -59,13 +85,8 @@ class OnnxPipeline:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # one forward pass uses every core
-        options.inter_op_num_threads = 1  # the graph is a chain: parallel branches gain nothing
-        # Idle pool threads would spin for work after each call: a question's embedding cost 28 ms of
-        # CPU instead of 20 at the same 13-14 ms (2 threads), CPU that other requests wait for.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+        # one forward pass uses every core
+        self.session = ort.InferenceSession(str(file), session_options(threads), providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.max_length = max_seq_length(folder)
@@ -74,29 +95,20 @@ class OnnxPipeline:
             pad_token = pad_token.get("content", "<pad>")
         self.pad_token, self.pad_id = pad_token, self.tokenizer.token_to_id(pad_token) or 0
 
-    def _configure(self) -> None:
-        """Truncation and padding as sentence-transformers asks the tokenizer for them (longest first to the
-        model's window, padded to the longest text); set again when the reader has set its own meanwhile."""
-        tok = self.tokenizer
-        if tok.truncation != {"max_length": self.max_length, "stride": 0, "strategy": "longest_first",
-                              "direction": "right"}:
-            tok.enable_truncation(self.max_length, strategy="longest_first")
-        padding = tok.padding or {}
-        if padding.get("pad_id") != self.pad_id or padding.get("length") is not None \
-                or padding.get("pad_to_multiple_of") is not None or padding.get("direction") != "right":
-            tok.enable_padding(pad_id=self.pad_id, pad_token=self.pad_token)
+    def _encoded(self, texts: list[str]) -> list:
+        """Each text stripped (as sentence-transformers does), truncated and padded as it asks the tokenizer to."""
+        set_truncation_and_padding(self.tokenizer, self.max_length, self.pad_id, self.pad_token)
+        return self.tokenizer.encode_batch([t.strip() for t in texts])
 
     def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids and attention mask of ``texts`` (each stripped, as sentence-transformers does)."""
-        self._configure()
-        encoded = self.tokenizer.encode_batch([t.strip() for t in texts])
+        """Token ids and attention mask of ``texts``."""
+        encoded = self._encoded(texts)
         return (np.asarray([e.ids for e in encoded], dtype=np.int64),
                 np.asarray([e.attention_mask for e in encoded], dtype=np.int64))
 
     def lengths(self, texts: list[str]) -> np.ndarray:
         """Tokens the model reads of each text (special tokens included, truncated as it truncates)."""
-        self._configure()
-        encoded = self.tokenizer.encode_batch([t.strip() for t in texts])
+        encoded = self._encoded(texts)
         return np.fromiter((sum(e.attention_mask) for e in encoded), dtype=np.int64, count=len(texts))
 
     def embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

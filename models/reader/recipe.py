@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from models import DEFAULT_MODEL_DIR
+from models.onnx_pipeline import set_truncation_and_padding
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS_DIR = HERE / "weights"  # committed: the fine-tuned upper layers and head (fp16), the fusion, the card
@@ -38,11 +39,6 @@ def tokenizer(folder: Path):
 
 
 def configure(tok):
-    """Set the reader's truncation and padding on ``tok`` (a tokenizers.Tokenizer carries them as state: one
-    shared with the encoder is set again before each reading, under the lock they share)."""
-    if tok.truncation != {"max_length": MAX_LENGTH, "stride": 0, "strategy": "longest_first", "direction": "right"}:
-        tok.enable_truncation(MAX_LENGTH, strategy="longest_first")
-    if (tok.padding or {}).get("pad_id") != PAD_ID or tok.padding.get("length") is not None \
-            or tok.padding.get("pad_to_multiple_of") is not None or tok.padding.get("direction") != "right":
-        tok.enable_padding(pad_id=PAD_ID, pad_token="<pad>")
-    return tok
+    """Set the reader's truncation and padding on ``tok`` (a tokenizer shared with the encoder is set again before
+    each reading, under the lock they share)."""
+    return set_truncation_and_padding(tok, MAX_LENGTH, PAD_ID, "<pad>")

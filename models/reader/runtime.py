@@ -19,6 +19,7 @@ import numpy as np
 
 from core.errors import IndexProblem
 from models.encoders import SharedTokenizer, cpu_cores
+from models.onnx_pipeline import session_options
 from models.reader.fusion import sigmoid
 from models.reader.recipe import SERVING_DIR, SERVING_MANIFEST, SERVING_MODEL, configure, pair, tokenizer
 
@@ -72,10 +73,7 @@ class Reader:
     def _session(self):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = PASS_THREADS  # the cores serve several pairs at once (score)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the encoder: no idle spin
+        options = session_options(PASS_THREADS)  # the cores serve several pairs at once (score)
         try:
             return ort.InferenceSession(str(self.folder / SERVING_MODEL), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
