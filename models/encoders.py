@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from core.errors import IndexProblem
-from models.onnx_pipeline import OnnxPipeline, lean_pipeline_fits, session_options
+from models.onnx_pipeline import (
+    NORMALIZE,
+    POOLING,
+    POOLING_MODES,
+    TRANSFORMER,
+    OnnxPipeline,
+    lean_pipeline_fits,
+    session_options,
+)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -226,6 +234,11 @@ class SentenceEncoder:
                                   "CACHE_DIR": ""}}
         return {}
 
+    def _cannot_load(self, exc: Exception) -> EncoderUnavailable:
+        return EncoderUnavailable(
+            f"cannot load FUNDSTELLE_MODEL={self.name!r} with FUNDSTELLE_ENCODER={self.encoder!r} "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {EXPORT_HINT}.")
+
     @cached_property
     def model(self):
         import transformers
@@ -244,10 +257,7 @@ class SentenceEncoder:
                 backend=self.variant.backend, model_kwargs=self._model_kwargs(),
             )
         except Exception as exc:
-            raise EncoderUnavailable(
-                f"cannot load FUNDSTELLE_MODEL={self.name!r} with FUNDSTELLE_ENCODER={self.encoder!r} "
-                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {EXPORT_HINT}."
-            ) from exc
+            raise self._cannot_load(exc) from exc
 
     @cached_property
     def pipeline(self) -> OnnxPipeline | None:
@@ -259,10 +269,7 @@ class SentenceEncoder:
         try:
             return OnnxPipeline(self.folder, self.folder / self.variant.file, self.threads)
         except Exception as exc:  # onnxruntime and tokenizers raise their own types
-            raise EncoderUnavailable(
-                f"cannot load FUNDSTELLE_MODEL={self.name!r} with FUNDSTELLE_ENCODER={self.encoder!r} "
-                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); {EXPORT_HINT}."
-            ) from exc
+            raise self._cannot_load(exc) from exc
 
     @cached_property
     def dim(self) -> int:
@@ -431,12 +438,7 @@ class SentenceEncoder:
 
 
 # sentence-transformers modules that pass on the width they are given; any other (Dense, ...) may change it
-_WIDTH_KEEPING = {"sentence_transformers.models.Transformer", "sentence_transformers.models.Normalize"}
-_POOLING = "sentence_transformers.models.Pooling"
-# Pooling's modes, each adding word_embedding_dimension to the output, with sentence-transformers' defaults
-_POOLING_MODES = {"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
-                  "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
-                  "pooling_mode_lasttoken": False}
+_WIDTH_KEEPING = {TRANSFORMER, NORMALIZE}
 
 
 def folder_dim(folder: Path) -> int | None:
@@ -445,11 +447,11 @@ def folder_dim(folder: Path) -> int | None:
     loaded model is asked)."""
     try:
         modules = json.loads((folder / "modules.json").read_text())
-        pooling = [m for m in modules if m["type"] == _POOLING]
-        if len(pooling) != 1 or any(m["type"] not in _WIDTH_KEEPING for m in modules if m["type"] != _POOLING):
+        pooling = [m for m in modules if m["type"] == POOLING]
+        if len(pooling) != 1 or any(m["type"] not in _WIDTH_KEEPING for m in modules if m["type"] != POOLING):
             return None
         config = json.loads((folder / pooling[0]["path"] / "config.json").read_text())
-        modes = sum(bool(config.get(mode, default)) for mode, default in _POOLING_MODES.items())
+        modes = sum(bool(config.get(mode, default)) for mode, default in POOLING_MODES.items())
         width = int(config["word_embedding_dimension"]) * modes
     except (OSError, ValueError, KeyError, TypeError):
         return None

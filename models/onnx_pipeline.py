@@ -19,8 +19,10 @@ import numpy as np
 TRANSFORMER = "sentence_transformers.models.Transformer"
 POOLING = "sentence_transformers.models.Pooling"
 NORMALIZE = "sentence_transformers.models.Normalize"
-_POOLING_OFF = ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
-                "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken")
+# Pooling's modes with sentence-transformers' defaults (each one on adds the token width to the output)
+POOLING_MODES = {"pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+                 "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
+                 "pooling_mode_lasttoken": False}
 
 
 def _json(path: Path) -> dict | list | None:
@@ -41,8 +43,10 @@ def lean_pipeline_fits(folder: Path) -> bool:
         return False
     pooling = _json(folder / modules[1].get("path", "") / "config.json")
     transformer = _json(folder / "sentence_bert_config.json") or {}
-    return (isinstance(pooling, dict) and pooling.get("pooling_mode_mean_tokens", True) is True
-            and not any(pooling.get(mode) for mode in _POOLING_OFF) and pooling.get("include_prompt", True)
+    if not isinstance(pooling, dict):
+        return False
+    modes = {mode for mode, default in POOLING_MODES.items() if pooling.get(mode, default)}
+    return (modes == {"pooling_mode_mean_tokens"} and pooling.get("include_prompt", True)
             and not transformer.get("do_lower_case", False))
 
 
