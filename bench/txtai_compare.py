@@ -104,7 +104,7 @@ def run_fundstelle(encoder_name: str, articles, questions, read: bool = False) -
     started = time.perf_counter()
     encoder = load_encoder(settings)
     encoder.encode_queries(["warm-up"])  # lazy loaders pay here, not in the indexing time
-    reader = load_reader(settings, shared=encoder.shared_tokenizer()) if read else None  # as the service does
+    reader = load_reader(settings, encoder) if read else None  # with the encoder's tokenizer, as the service
     load_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="txtai-compare-") as folder:
         started = time.perf_counter()

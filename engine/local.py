@@ -34,9 +34,7 @@ class LocalEngine:
     # The reader and the search load on the first question (or warm()): list, delete and index need neither.
     @cached_property
     def reader(self) -> Reader | None:
-        # None with FUNDSTELLE_READER=off; it tokenises with the encoder's tokenizer (one copy: 280 MB less)
-        lend = getattr(self.encoder, "shared_tokenizer", None)
-        return load_reader(self.settings, shared=lend() if lend is not None and self.settings.reader == "on" else None)
+        return load_reader(self.settings, self.encoder)  # None with FUNDSTELLE_READER=off
 
     @cached_property
     def searcher(self) -> Searcher:

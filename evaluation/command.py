@@ -103,9 +103,9 @@ def _encoder(opts: argparse.Namespace, settings: Settings):
     return encoder if opts.no_cache else CachingEncoder(encoder, EVAL_ROOT / "embeddings.sqlite3")
 
 
-def _reader(opts: argparse.Namespace, settings: Settings):
+def _reader(opts: argparse.Namespace, settings: Settings, encoder):
     """The reading model as the settings ask (FUNDSTELLE_READER), unless --skip reader."""
-    return None if "reader" in opts.skip else load_reader(settings)
+    return None if "reader" in opts.skip else load_reader(settings, encoder)
 
 
 def _run_bundled(opts: argparse.Namespace) -> int:
@@ -117,7 +117,7 @@ def _run_bundled(opts: argparse.Namespace) -> int:
     settings = Settings()
     encoder = _encoder(opts, settings)
     index, folder = open_index(articles, encoder, settings, opts.index_dir, progress=not opts.quiet, log=log)
-    reader = _reader(opts, settings)
+    reader = _reader(opts, settings, encoder)
     searcher = Searcher.over(index, encoder, skip=opts.skip, reader=reader)
     started = time.perf_counter()
     outcomes = evaluate_set(searcher, questions, progress=not opts.quiet)
@@ -172,7 +172,7 @@ def _run(opts: argparse.Namespace) -> int:
     if isinstance(encoder, CachingEncoder):
         prefill(encoder, index, [q.text for q in data.questions], doc_prefix="xquad-")
     modes = ("lexical", "dense", "fused", "hybrid") if opts.mode == "all" else (opts.mode,)
-    reader = _reader(opts, settings)
+    reader = _reader(opts, settings, encoder)
     if reader is not None and "hybrid" in modes:  # the reader's gain, side by side: hybrid without it
         modes = (*modes, WITHOUT_READER)
     results, timings = {}, {}

@@ -211,8 +211,7 @@ class ShardedEngine:
         self.retriever = FanOutRetriever(shards)
         # the reader reads at the ingress: once, over the merged pool (a shard never loads a model)
         self.searcher = Searcher(self.retriever, encoder, windows=ShardWindows(shards, manifest),
-                                 reader=load_reader(settings, shared=getattr(encoder, "shared_tokenizer", lambda: None)()
-                                                    if settings.reader == "on" else None))
+                                 reader=load_reader(settings, encoder))
         self.status_timeout = status_timeout
 
     # -- questions ------------------------------------------------------------------------

@@ -134,14 +134,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def load_reader(settings: Settings, shared: SharedTokenizer | None = None) -> Reader | None:
+def load_reader(settings: Settings, encoder=None) -> Reader | None:
     """The reader the settings ask for (None with ``FUNDSTELLE_READER=off``), loaded once per process and
-    folder: every engine of a process (tests, the CLI) shares it, as they share the encoder. ``shared``: the
-    encoder's tokenizer, which the reader uses instead of a copy of its own when it is the same file."""
+    folder: every engine of a process (tests, the CLI) shares it, as they share the encoder. It tokenises with
+    ``encoder``'s tokenizer (SharedTokenizer) when that is the same file, instead of a copy of its own."""
     if settings.reader == "off":
         return None
     key = (str(Path(settings.reader_dir).resolve()), str(settings.encoder_threads))
     with _LOADING:
         if key not in _LOADED:
-            _LOADED[key] = Reader(settings.reader_dir, threads=settings.encoder_threads, shared=shared)
+            lend = getattr(encoder, "shared_tokenizer", None)  # a stand-in encoder (benchmarks) has none
+            _LOADED[key] = Reader(settings.reader_dir, threads=settings.encoder_threads,
+                                  shared=lend() if lend is not None else None)
         return _LOADED[key]

@@ -239,7 +239,7 @@ def test_a_serving_process_imports_neither_torch_nor_sentence_transformers():
         "from models.reader import load_reader\n"
         "encoder = load_encoder(Settings())\n"
         "encoder.encode_queries(['Wie viele Soldaten?']); encoder.encode_passages(['a', 'b c'])\n"
-        "reader = load_reader(Settings(), shared=encoder.shared_tokenizer())\n"
+        "reader = load_reader(Settings(), encoder)\n"
         "reader.score('Wie viele Soldaten?', ['Es sind 10.000 Soldaten.'])\n"
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
     )
