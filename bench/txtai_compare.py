@@ -173,18 +173,6 @@ def worker(system: str, articles_n: int, distractors_n: int, limit: int | None =
     return result
 
 
-def _cpu_model() -> str:
-    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")), "")
-
-
-def _cpu_flags() -> str:
-    """The instruction sets that decide int8 speed (VNNI or not), as /proc/cpuinfo names them."""
-    flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("flags")), [])
-    return " ".join(f for f in ("avx2", "avx512_vnni") if f in flags)
-
-
 def table(results: dict) -> str:
     lines = ["| system | passages/s | search p50 ms | p90 ms | peak RSS MB | de R@5 | de MRR@10 | en R@5 "
              "| en MRR@10 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -227,9 +215,14 @@ def main(argv: list[str] | None = None) -> int:
             print(proc.stderr[-3000:], file=sys.stderr)
         else:
             results[system] = json.loads(proc.stdout.strip().splitlines()[-1])
+    from bench.encoders import machine  # the CPU as every benchmark reports it
+
+    host = machine()
     summary = {
         "command": " ".join([Path(sys.executable).name, "bench/txtai_compare.py", *(argv or sys.argv[1:])]),
-        "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "cpu_flags": _cpu_flags(),
+        "machine": {"cpus": os.cpu_count(), "cpu": host["cpu"],
+                    # the instruction sets that decide int8 speed (VNNI or not)
+                    "cpu_flags": " ".join(f for f in host["isa"] if f in ("avx2", "avx512_vnni")),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
                     "load_avg_start": [round(x, 2) for x in load_start],
                     "load_avg_end": [round(x, 2) for x in os.getloadavg()],
