@@ -241,7 +241,8 @@ def machine() -> dict:
         flags = next(line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("flags"))
     except (OSError, StopIteration):
         pass
-    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8") if f in flags.split()]
+    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+           if f in flags.split()]
     versions = {}
     for name in ("torch", "onnxruntime", "openvino", "sentence_transformers", "transformers", "optimum", "nncf"):
         with contextlib.suppress(ImportError, AttributeError):

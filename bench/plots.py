@@ -34,7 +34,9 @@ DPI = 110
 # No creation date or software version in the PNG's metadata: the same results give the same bytes.
 PNG_METADATA = {"Software": None}
 FUNDSTELLE, TXTAI, OTHER = "#1f77b4", "#ff7f0e", "#7f7f7f"
-DEFAULT_ENCODER = "onnx-int8"  # core.settings' default FUNDSTELLE_ENCODER
+def default_encoder(result: dict) -> str:
+    """What FUNDSTELLE_ENCODER=auto (the default) gives a new index on the measured machine (models/encoders.py)."""
+    return "openvino-bf16" if "amx_bf16" in result.get("machine", {}).get("isa", []) else "onnx-int8"
 
 
 def load(path: Path) -> dict | None:
@@ -224,8 +226,9 @@ def encoder_speed(path: Path, out: Path) -> Path | None:
         return None
     backends = result["backends"]
     names = list(backends)
-    colours = [FUNDSTELLE if n == DEFAULT_ENCODER else OTHER for n in names]
-    shown = [f"{n}\n(default)" if n == DEFAULT_ENCODER else n for n in names]
+    default = default_encoder(result)
+    colours = [FUNDSTELLE if n == default else OTHER for n in names]
+    shown = [f"{n}\n(default here)" if n == default else n for n in names]
     fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
     ranked_bars(speed, shown, [backends[n]["passages_per_s"] for n in names], colours,
                 [f" {b['passages_per_s']:.1f}/s  ({b['ratio_to_torch']:.2f}× torch, cos {b['cos_mean']:.3f})"

@@ -27,9 +27,11 @@ class Settings(BaseSettings):
     )
     corpus_dir: Path = Field(Path("data/corpus"), description="What `fundstelle index` reads when given no path.")
     # How the model runs (models/encoders.py VARIANTS); the exports are made by `make install`
-    # (models/export.py). Int8 ONNX measured several times fp32 torch's speed at cosine ~0.996
-    # (bench/encoders.py); the index fingerprint tells the variants apart.
-    encoder: Literal["onnx-int8", "onnx", "torch", "onnx-int8-avx2", "openvino", "openvino-int8"] = "onnx-int8"
+    # (models/export.py); the index fingerprint tells the variants apart. "auto": the variant an existing index
+    # was built with; for a new one the fastest here (bench/encoders.py): OpenVINO bf16 where the CPU has AMX
+    # (2.2x int8's speed there, cosine 0.99999 to fp32), else ONNX Runtime's dynamic int8 (cosine ~0.996).
+    encoder: Literal["auto", "onnx-int8", "openvino-bf16", "onnx", "torch", "onnx-int8-avx2", "openvino",
+                     "openvino-int8"] = "auto"
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     embed_batch_size: int = Field(32, ge=1, le=1024)

@@ -27,7 +27,8 @@ class LocalEngine:
     def __init__(self, settings: Settings, create: bool = False, encoder: Encoder | None = None):
         self.settings = settings
         set_search_threads(settings.search_threads)  # the engine answers questions (serve, ask)
-        self.encoder = encoder or load_encoder(settings)  # tests share one loaded model
+        # tests share one loaded model; "auto" answers an existing index with the variant that built it
+        self.encoder = encoder or load_encoder(settings, built_with=Index.recorded_fingerprint(settings.index_dir))
         self.index = Index.open(settings.index_dir, self.encoder, create=create)
         self.indexer = ArticleIndexer(self.index, settings)
 

@@ -3,7 +3,8 @@
 The model folder built by ``models/build_e5.py`` holds the torch weights; ``models/export.py``
 (run by ``make install``) adds ONNX (fp32, dynamic int8) and OpenVINO variants next to them,
 so one folder holds every variant and nothing is ever downloaded. :func:`load_encoder` picks
-the variant named by ``settings.encoder`` (``FUNDSTELLE_ENCODER``).
+the variant named by ``settings.encoder`` (``FUNDSTELLE_ENCODER``); ``auto`` (the default) takes the one an
+existing index was built with, and for a new index the fastest on this CPU (:func:`auto_variant`).
 
 Every variant returns L2-normalised float32 rows, queries and passages with the model's prompts.
 :meth:`SentenceEncoder.encode_passages_with_sentences` also returns one vector per sentence of each
@@ -38,6 +39,7 @@ from models.onnx_pipeline import (
     POOLING,
     POOLING_MODES,
     TRANSFORMER,
+    LeanPipeline,
     OnnxPipeline,
     lean_pipeline_fits,
     session_options,
@@ -83,15 +85,23 @@ class Variant:
     backend: Literal["torch", "onnx", "openvino"]
     file: str | None = None  # relative to the model folder; None: the torch weights
     note: str = ""
+    # The runtime that runs it without sentence-transformers (models/onnx_pipeline.py), where the folder
+    # declares the plain pipeline; None: sentence-transformers runs it.
+    lean: Literal["onnx", "openvino"] | None = None
+    # sentence-transformers cannot run it (its OpenVINO backend needs optimum-intel, which is not installed)
+    lean_only: bool = False
 
 
 VARIANTS: dict[str, Variant] = {
     "torch": Variant("torch", None, "fp32 PyTorch"),
-    "onnx": Variant("onnx", "onnx/model.onnx", "fp32 ONNX Runtime"),
+    "onnx": Variant("onnx", "onnx/model.onnx", "fp32 ONNX Runtime", lean="onnx"),
     "onnx-int8": Variant("onnx", "onnx/model_qint8_avx512_vnni.onnx",
-                         "ONNX Runtime, dynamic int8 (U8S8, per-channel; optimum 'avx512_vnni' config)"),
+                         "ONNX Runtime, dynamic int8 (U8S8, per-channel; optimum 'avx512_vnni' config)", lean="onnx"),
     "onnx-int8-avx2": Variant("onnx", "onnx/model_quint8_avx2.onnx",
-                              "ONNX Runtime, dynamic int8 (U8U8, per-channel; optimum 'avx2' config)"),
+                              "ONNX Runtime, dynamic int8 (U8U8, per-channel; optimum 'avx2' config)", lean="onnx"),
+    "openvino-bf16": Variant("openvino", "openvino/model_fp16.xml",
+                             "OpenVINO, fp16 weights, computing in bf16 where the CPU has it (else fp32)",
+                             lean="openvino", lean_only=True),
     "openvino": Variant("openvino", "openvino/openvino_model.xml", "fp32 OpenVINO (converted from the ONNX file)"),
     "openvino-int8": Variant("openvino", "openvino/openvino_model_qint8_static.xml",
                              "OpenVINO, static int8 (NNCF, calibrated on the bundled corpus)"),
@@ -241,6 +251,11 @@ class SentenceEncoder:
 
     @cached_property
     def model(self):
+        if self.variant.lean_only:  # late chunking, the one path that needs the full model, is not shipped
+            raise EncoderUnavailable(
+                f"FUNDSTELLE_ENCODER={self.encoder!r} runs only as the plain Transformer -> mean Pooling -> Normalize "
+                f"pipeline (models/openvino_pipeline.py); this use needs sentence-transformers: set "
+                f"FUNDSTELLE_ENCODER=onnx-int8 or torch.")
         import transformers
         from sentence_transformers import SentenceTransformer
 
@@ -260,15 +275,20 @@ class SentenceEncoder:
             raise self._cannot_load(exc) from exc
 
     @cached_property
-    def pipeline(self) -> OnnxPipeline | None:
-        """The ONNX variants' forward pass without sentence-transformers (models/onnx_pipeline.py), where the
-        folder declares the plain Transformer -> mean Pooling -> Normalize; None: ``model`` runs it."""
-        if self.variant.backend != "onnx" or not lean_pipeline_fits(self.folder):
+    def pipeline(self) -> LeanPipeline | None:
+        """The forward pass without sentence-transformers (models/onnx_pipeline.py) of a variant with a lean
+        runtime, where the folder declares the plain Transformer -> mean Pooling -> Normalize; None: ``model``
+        runs it."""
+        if self.variant.lean is None or not lean_pipeline_fits(self.folder):
             return None
         self._check_files()
         try:
+            if self.variant.lean == "openvino":
+                from models.openvino_pipeline import OpenVinoPipeline
+
+                return OpenVinoPipeline(self.folder, self.folder / self.variant.file, self.threads)
             return OnnxPipeline(self.folder, self.folder / self.variant.file, self.threads)
-        except Exception as exc:  # onnxruntime and tokenizers raise their own types
+        except Exception as exc:  # onnxruntime, openvino and tokenizers raise their own types
             raise self._cannot_load(exc) from exc
 
     @cached_property
@@ -400,6 +420,8 @@ class SentenceEncoder:
                       progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         """One forward pass per batch; sentence vectors = mean of the passage's token embeddings
         whose characters overlap the sentence (the prompt's and special tokens never do)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
         import torch
         from tqdm import tqdm
 
@@ -458,13 +480,58 @@ def folder_dim(folder: Path) -> int | None:
     return width or None
 
 
-def load_encoder(settings: Settings) -> SentenceEncoder:
-    """The encoder ``settings`` name: folder ``settings.model``, variant ``settings.encoder``."""
-    return SentenceEncoder(
-        settings.model, encoder=getattr(settings, "encoder", "torch"), query_prompt=settings.query_prompt,
-        passage_prompt=settings.passage_prompt, batch_size=settings.embed_batch_size,
-        threads=getattr(settings, "encoder_threads", None),
-    )
+def load_encoder(settings: Settings, built_with: str | None = None) -> SentenceEncoder:
+    """The encoder ``settings`` name: folder ``settings.model``, variant ``settings.encoder``.
+
+    ``built_with``: the fingerprint an existing index recorded; with ``encoder="auto"`` the variant that
+    made it answers its questions (question and passage vectors must come from the same variant)."""
+    def make(encoder: str) -> SentenceEncoder:
+        return SentenceEncoder(
+            settings.model, encoder=encoder, query_prompt=settings.query_prompt,
+            passage_prompt=settings.passage_prompt, batch_size=settings.embed_batch_size,
+            threads=getattr(settings, "encoder_threads", None),
+        )
+
+    encoder = getattr(settings, "encoder", "torch")
+    if encoder != AUTO:
+        return make(encoder)
+    folder = Path(settings.model)
+    if built_with is not None:
+        for name in exported_variants(folder):
+            candidate = make(name)
+            if candidate.fingerprint == built_with:
+                return candidate
+    return make(auto_variant(folder))  # a new index (or one no variant here made: opening it says so)
+
+
+AUTO = "auto"
+# Fastest first, measured by bench/encoders.py (BENCHMARKS.md): OpenVINO's bf16 only where AMX runs it (2.2x
+# ONNX Runtime's int8 there); without AMX, ONNX Runtime's dynamic int8 (1.55-1.7x fp32 torch).
+_PREFERENCE_WITH_AMX = ("openvino-bf16", "onnx-int8", "onnx")
+_PREFERENCE = ("onnx-int8", "onnx")
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux reports them (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return set()
+
+
+def auto_variant(folder: Path) -> str:
+    """The variant ``auto`` gives a new index in ``folder``: the fastest exported one on this CPU. With no export
+    made, ``onnx-int8``, whose loading then says what to run."""
+    import importlib.util
+
+    amx = "amx_bf16" in cpu_flags() and importlib.util.find_spec("openvino") is not None
+    exported = set(exported_variants(folder))
+    preference = _PREFERENCE_WITH_AMX if amx else _PREFERENCE
+    return next((name for name in preference if name in exported), "onnx-int8")
 
 
 def exported_variants(folder: Path) -> list[str]:

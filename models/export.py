@@ -8,6 +8,8 @@ Writes, next to the torch weights (names as ``models.encoders.VARIANTS`` expects
 - ``onnx/model_qint8_avx512_vnni.onnx`` / ``onnx/model_quint8_avx2.onnx``: dynamic int8
   (weights quantised per channel offline, activations per batch at run time; no calibration),
   via sentence-transformers' ``export_dynamic_quantized_onnx_model``;
+- ``openvino/model_fp16.xml`` (+ ``.bin``): OpenVINO IR converted from the ONNX file with fp16 weights, run
+  in bf16 where the CPU has it (``openvino-bf16``, models/openvino_pipeline.py);
 - ``openvino/openvino_model.xml`` (+ ``.bin``): fp32 OpenVINO IR converted from the ONNX file;
 - ``openvino/openvino_model_qint8_static.xml``: static int8 by NNCF, calibrated on the bundled
   corpus's paragraphs (sentence-transformers' own helper would download a GLUE dataset for that).
@@ -38,8 +40,9 @@ from models.encoders import VARIANTS, base_digest, variant_files
 
 EXPORT_VERSION = "1"
 MANIFEST = "onnx/fundstelle_export.json"
-# What `make install` builds: the measured default and its fp32 reference (see BENCHMARKS.md / bench/encoders.py).
-DEFAULT_VARIANTS = ("onnx", "onnx-int8")
+# What `make install` builds: the two variants `auto` chooses from (int8 in general, bf16 where AMX runs it) and
+# their fp32 reference (see BENCHMARKS.md / bench/encoders.py).
+DEFAULT_VARIANTS = ("onnx", "onnx-int8", "openvino-bf16")
 INT8_CONFIGS = {"onnx-int8": "avx512_vnni", "onnx-int8-avx2": "avx2"}
 CALIBRATION_PASSAGES = 300  # static int8 calibration: passages of the bundled corpus (all of them, if fewer)
 
@@ -107,6 +110,14 @@ def export_openvino(folder: Path, work: Path) -> None:
     _install([work / "openvino_model.xml", work / "openvino_model.bin"], folder, "openvino")
 
 
+def export_openvino_fp16(folder: Path, work: Path) -> None:
+    import openvino as ov
+
+    model = ov.convert_model(str(folder / "onnx" / "model.onnx"))
+    ov.save_model(model, str(work / "model_fp16.xml"), compress_to_fp16=True)  # the CPU plugin widens them
+    _install([work / "model_fp16.xml", work / "model_fp16.bin"], folder, "openvino")
+
+
 def calibration_texts(limit: int = CALIBRATION_PASSAGES, corpus: Path | None = None) -> list[str]:
     """Paragraphs of the bundled corpus, with the passage prompt, as calibration inputs. (Raw paragraphs,
     not the indexer's passages: the model layer knows nothing of indexing, and static int8 calibration
@@ -170,7 +181,8 @@ def export(folder: Path | str = DEFAULT_MODEL_DIR, variants: Iterable[str] = DEF
         manifest = {"export_version": EXPORT_VERSION, "source": source, "variants": {}}
     done: dict = manifest.setdefault("variants", {})
 
-    steps = {"onnx": export_onnx, "openvino": export_openvino, "openvino-int8": export_openvino_int8}
+    steps = {"onnx": export_onnx, "openvino": export_openvino, "openvino-int8": export_openvino_int8,
+             "openvino-bf16": export_openvino_fp16}
     for name in wanted:
         files = variant_files(folder, VARIANTS[name])
         if name in done and all(p.is_file() for p in files):

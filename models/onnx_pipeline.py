@@ -5,8 +5,9 @@ declares (Transformer -> Pooling(mean) -> Normalize), which sentence-transformer
 
 Why not sentence-transformers: importing it (with torch and transformers) costs a process about 430 MB of
 memory and 5 s of start-up (``/usr/bin/time python -c "import sentence_transformers"``: 479 MB, 5.3 s; numpy
-and onnxruntime: 47 MB, 0.1 s), and a serving process needs none of it. The torch and OpenVINO variants, and
-late chunking (which needs token vectors with offsets), still go through sentence-transformers.
+and onnxruntime: 47 MB, 0.1 s), and a serving process needs none of it. ``openvino-bf16`` runs the same
+pipeline on OpenVINO (models/openvino_pipeline.py). The torch and the other OpenVINO variants, and late
+chunking (which needs token vectors with offsets), still go through sentence-transformers.
 """
 
 from __future__ import annotations
@@ -81,17 +82,16 @@ def max_seq_length(folder: Path) -> int:
     return int(stated) if stated else 512
 
 
-class OnnxPipeline:
+class LeanPipeline:
     """``tokenize`` (texts -> ids and mask; the caller holds the tokenizer's lock, see SharedTokenizer) and
-    ``embed`` (ids and mask -> L2-normalised float32 rows)."""
+    ``embed`` (ids and mask -> L2-normalised float32 rows). A runtime subclass supplies ``_last_hidden_state``
+    (ONNX Runtime here, OpenVINO in models/openvino_pipeline.py) and ``inputs``, the names its model takes."""
 
-    def __init__(self, folder: Path, file: Path, threads: int):
-        import onnxruntime as ort
+    inputs: set[str]
+
+    def __init__(self, folder: Path):
         from tokenizers import Tokenizer
 
-        # one forward pass uses every core
-        self.session = ort.InferenceSession(str(file), session_options(threads), providers=["CPUExecutionProvider"])
-        self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.max_length = max_seq_length(folder)
         pad_token = (_json(folder / "tokenizer_config.json") or {}).get("pad_token") or "<pad>"
@@ -115,12 +115,30 @@ class OnnxPipeline:
         encoded = self._encoded(texts)
         return np.fromiter((sum(e.attention_mask) for e in encoded), dtype=np.int64, count=len(texts))
 
+    def _last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
     def embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        tokens = self.session.run(None, feed)[0]  # (rows, tokens, dim): last_hidden_state
+        tokens = self._last_hidden_state(feed)  # (rows, tokens, dim)
         weights = mask[..., None].astype(np.float32)
         pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class OnnxPipeline(LeanPipeline):
+    """The pipeline on ONNX Runtime, over an exported .onnx file."""
+
+    def __init__(self, folder: Path, file: Path, threads: int):
+        import onnxruntime as ort
+
+        # one forward pass uses every core
+        self.session = ort.InferenceSession(str(file), session_options(threads), providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        super().__init__(folder)
+
+    def _last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(None, feed)[0]

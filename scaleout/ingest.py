@@ -38,7 +38,15 @@ from indexer.ingest.readers import ReadError, read_file
 from indexer.ingest.sources import FileInput, UrlInput, claims_of, plan
 from indexer.pipeline import IndexReport
 from scaleout.cluster import import_ray
-from scaleout.manifest import Manifest, ModelIdentity, check, create_or_check, read_manifest, shard_dir
+from scaleout.manifest import (
+    Manifest,
+    ModelIdentity,
+    check,
+    create_or_check,
+    read_manifest,
+    recorded_fingerprint,
+    shard_dir,
+)
 
 READ_CPUS = 0.25  # reading and chunking are light; fractional CPUs keep 2-core machines moving
 WRITER_CPUS = 0.25
@@ -162,7 +170,9 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
 
     started = time.perf_counter()
     root = Path(root).resolve()
-    model = ModelIdentity.of(load_encoder(settings))
+    encoder = load_encoder(settings, built_with=recorded_fingerprint(root))
+    settings = settings.model_copy(update={"encoder": encoder.encoder})  # every embedding actor uses this variant
+    model = ModelIdentity.of(encoder)
     manifest: Manifest = create_or_check(root, shards, model)
     report = ShardedReport()
     planned = list(plan(inputs))

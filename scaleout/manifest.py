@@ -140,6 +140,15 @@ def check(manifest: Manifest, model: ModelIdentity | None = None, shards: int | 
     return manifest
 
 
+def recorded_fingerprint(root: Path) -> str | None:
+    """The model fingerprint a sharded archive's manifest records (None: no readable manifest yet), so that
+    ``FUNDSTELLE_ENCODER=auto`` loads the variant that built the archive."""
+    try:
+        return read_manifest(root).model_fingerprint
+    except ManifestProblem:
+        return None
+
+
 def create_or_check(root: Path, shards: int, model: ModelIdentity) -> Manifest:
     """The manifest of ``root``: written if the folder has none yet, else checked against ``shards`` and ``model``."""
     root = Path(root)

@@ -45,7 +45,7 @@ class Ingress:
         from scaleout.router import ShardCalls, ShardedEngine
 
         manifest = read_manifest(Path(root))
-        encoder = load_encoder(settings)
+        encoder = load_encoder(settings, built_with=manifest.model_fingerprint)
         check(manifest, ModelIdentity.of(encoder), root=Path(root))  # the question vectors must fit the shards'
         self.settings = settings
         self.engine = ShardedEngine(settings, manifest, ShardCalls(shard_handles, timeout), encoder)

@@ -70,6 +70,23 @@ class Index:
         self.lexical: LexicalIndex | None = LexicalIndex(self.folder) if wanted_engine() == "tantivy" else None
 
     # -- opening ------------------------------------------------------------------------
+    @staticmethod
+    def recorded_fingerprint(folder: Path) -> str | None:
+        """The model fingerprint the index in ``folder`` was built with, read without opening it for writing (None:
+        no index there yet, or nothing written): ``FUNDSTELLE_ENCODER=auto`` loads the variant that made it."""
+        path = Path(folder) / DB_NAME
+        if not path.is_file():
+            return None
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                row = conn.execute("SELECT value FROM meta WHERE key='model_fingerprint'").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return None  # opening it reports the problem
+        return row[0] if row else None
+
     @classmethod
     def open(cls, folder: Path, embedder, create: bool = False) -> Index:
         folder = Path(folder)

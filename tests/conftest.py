@@ -55,12 +55,12 @@ _ENCODERS: dict[tuple, object] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
-def shared_encoder(settings: Settings):
-    """``models.encoders.load_encoder(settings)``, loaded once per test process for each distinct encoder
+def shared_encoder(settings: Settings, built_with: str | None = None):
+    """``models.encoders.load_encoder(settings, built_with)``, loaded once per test process for each distinct encoder
     configuration: the same object every time the same configuration is asked for again."""
     from models.encoders import load_encoder
 
-    wanted = load_encoder(settings)  # cheap: the model itself loads on first use
+    wanted = load_encoder(settings, built_with)  # cheap: the model itself loads on first use
     # whatever it was given: its public attributes (a private one such as a lock has a new repr per object, and
     # keying on it loaded a new model for every in-process CLI command: +370 MB each, make check 131 -> 312 s)
     key = tuple(sorted((name, repr(value)) for name, value in vars(wanted).items() if not name.startswith("_")))

@@ -40,6 +40,9 @@ TOP = 20  # first-stage passages recorded per question
 # English 0.884 (first stage 0.939 / 0.858; all sentences of 10 passages: 0.971 / 0.901, at ~21 sentences a
 # question instead of 2.4), bundled set equal to reading 10 (training.measure report on records read at 10).
 READ = 2
+# The first stage whose scores the fusion was fitted on: the same on every machine (FUNDSTELLE_ENCODER=auto
+# would pick by CPU), so a refit reproduces the committed fusion.json. Setting FUNDSTELLE_ENCODER overrides it.
+TRAINING_ENCODER = "onnx-int8"
 WORK = Path("var/reader")  # indexes and records, relative to the working directory (like var/eval)
 DISTRACTOR_ARTICLES = 60  # klexikon articles in the dev index (after the ones that give training negatives)
 SQUAD2_DEV_ANSWERABLE = 150  # of squad2's held-out answerable questions (all unanswerable ones are asked)

@@ -22,7 +22,21 @@ from pathlib import Path
 import numpy as np
 
 from models.reader.fusion import decisive, sentences_to_read
-from training.candidates import READ, SETS, TOP, WORK, Asked, Candidate, ask, contains, load, open_index, read, save
+from training.candidates import (
+    READ,
+    SETS,
+    TOP,
+    TRAINING_ENCODER,
+    WORK,
+    Asked,
+    Candidate,
+    ask,
+    contains,
+    load,
+    open_index,
+    read,
+    save,
+)
 from training.fusion import Fusion, fit
 
 RUNS = WORK / "runs"
@@ -46,6 +60,8 @@ def first_stage(name: str, log=print) -> Path:
 
     articles, queries = SETS[name]()
     settings = Settings()
+    if settings.encoder == "auto":
+        settings = settings.model_copy(update={"encoder": TRAINING_ENCODER})
     encoder = CachingEncoder(load_encoder(settings), WORK / "embeddings.sqlite3")
     index = open_index(name, articles, encoder, settings, log=log)
     searcher = Searcher(IndexRetriever(index), encoder)

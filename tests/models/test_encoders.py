@@ -36,7 +36,7 @@ PASSAGES = [
     "How many North Korean soldiers are in Russia? Nobody knows for sure.",
 ]
 QUERIES = ["Wie viele nordkoreanische Soldaten sind in Russland?", "Wie wird das Wetter?"]
-FP32 = {"torch", "onnx", "openvino"}
+FP32 = {"torch", "onnx", "openvino", "openvino-bf16"}  # bf16 arithmetic: cosine 0.99999 to fp32
 FLOOR = {True: 0.999, False: 0.97}  # fp32 / int8
 
 
@@ -113,6 +113,10 @@ def test_torch_fingerprint_ignores_exports(encoders, tmp_path):
 def test_sentence_vectors(encoders, name, method):
     enc = encoders[name]
     spans = [spans_of(p) for p in PASSAGES]
+    if method == "late" and name == "openvino-bf16":  # late chunking needs sentence-transformers' model
+        with pytest.raises(EncoderUnavailable, match="set FUNDSTELLE_ENCODER=onnx-int8 or torch"):
+            enc.encode_passages_with_sentences(PASSAGES, spans, method=method)
+        return
     passages, sentences = enc.encode_passages_with_sentences(PASSAGES, spans, method=method)
     assert np.allclose(passages, enc.encode_passages(PASSAGES), atol=2e-3)  # the same passage vectors
     assert [s.shape for s in sentences] == [(len(ss), 384) for ss in spans]
@@ -196,24 +200,70 @@ def test_every_variant_is_declared():
     assert set(DEFAULT_VARIANTS) <= set(VARIANTS)
 
 
-def test_encoder_threads_setting_reaches_the_session(monkeypatch):
+@pytest.mark.parametrize("name", sorted({"onnx-int8", "openvino-bf16"} & set(installed())))
+def test_encoder_threads_setting_reaches_the_session(monkeypatch, name):
     """FUNDSTELLE_ENCODER_THREADS sets one forward pass's threads; unset, every core."""
     monkeypatch.setenv("FUNDSTELLE_ENCODER_THREADS", "1")
-    one = load_encoder(Settings())
-    assert one.threads == 1 and one._model_kwargs()["session_options"].intra_op_num_threads == 1
-    if one.pipeline is not None:  # the ONNX variants' own session (models/onnx_pipeline.py)
+    one = load_encoder(Settings(encoder=name))
+    assert one.threads == 1
+    if name == "onnx-int8":  # the lean pipeline's own session (models/onnx_pipeline.py)
+        assert one._model_kwargs()["session_options"].intra_op_num_threads == 1
         assert one.pipeline.session.get_session_options().intra_op_num_threads == 1
+    else:
+        assert one.pipeline.compiled.get_property("INFERENCE_NUM_THREADS") == 1
     monkeypatch.delenv("FUNDSTELLE_ENCODER_THREADS")
-    assert load_encoder(Settings()).threads == cpu_cores()
+    assert load_encoder(Settings(encoder=name)).threads == cpu_cores()
 
 
-def test_onnx_variants_embed_without_sentence_transformers_as_it_would(embedder):
+def test_auto_builds_with_the_fastest_variant_here_and_answers_with_the_one_that_built(monkeypatch, encoders):
+    """FUNDSTELLE_ENCODER=auto: a new index gets OpenVINO bf16 where the CPU has AMX, else ONNX int8; an existing
+    index (its recorded fingerprint) gets the variant that built it, whatever this CPU would choose."""
+    import models.encoders as encoders_module
+
+    monkeypatch.setattr(encoders_module, "cpu_flags", lambda: {"avx2", "avx512_vnni"})
+    assert encoders_module.auto_variant(DEFAULT_MODEL_DIR) == "onnx-int8"
+    monkeypatch.setattr(encoders_module, "cpu_flags", lambda: {"avx2", "avx512_vnni", "amx_bf16"})
+    assert encoders_module.auto_variant(DEFAULT_MODEL_DIR) == "openvino-bf16"
+    assert load_encoder(Settings(encoder="auto")).encoder == "openvino-bf16"
+    for name in ("onnx-int8", "torch", "onnx"):
+        chosen = load_encoder(Settings(encoder="auto"), built_with=encoders[name].fingerprint)
+        assert chosen.encoder == name and chosen.fingerprint == encoders[name].fingerprint
+    # a fingerprint no variant here has (another model): the preferred one, and opening the index says why
+    assert load_encoder(Settings(encoder="auto"), built_with="0" * 16).encoder == "openvino-bf16"
+    # an explicit choice is never overridden
+    assert load_encoder(Settings(encoder="torch"), built_with=encoders["onnx-int8"].fingerprint).encoder == "torch"
+
+
+def test_auto_without_exports_names_what_to_run(tmp_path):
+    for name in ("modules.json", "config.json"):
+        (tmp_path / name).write_bytes((DEFAULT_MODEL_DIR / name).read_bytes())
+    from models.encoders import auto_variant
+
+    assert auto_variant(tmp_path) == "onnx-int8"
+    with pytest.raises(EncoderUnavailable, match="make install"):
+        load_encoder(Settings(model=str(tmp_path), encoder="auto"))
+
+
+def test_openvino_bf16_embeds_as_fp32_does(encoders):
+    """The OpenVINO pipeline: prompts, stripping, truncation at 512 tokens and mean pooling as the fp32 ONNX file
+    gives them, to bf16's precision (cosine 0.99999 measured; fp32 arithmetic where the CPU has no bf16)."""
+    if "openvino-bf16" not in encoders:
+        pytest.skip("openvino-bf16 is not exported here")
+    bf16, fp32 = encoders["openvino-bf16"], encoders["onnx"]
+    texts = [*PASSAGES, "  Leerzeichen ringsum  ", "Wort " * 700]
+    for encode in ("encode_passages", "encode_queries"):
+        got, ref = getattr(bf16, encode)(texts), getattr(fp32, encode)(texts)
+        assert (got * ref).sum(axis=1).min() > 0.9995
+        alone = getattr(bf16, encode)(texts[:1])  # a question alone: no batch effect beyond float noise
+        assert float(alone[0] @ got[0]) > 0.99999
+    assert bf16.pipeline.precision in ("bf16", "f32")
+
+
+def test_onnx_variants_embed_without_sentence_transformers_as_it_would(encoders):
     """The lean ONNX path (no torch, no sentence-transformers in a serving process) gives the vectors
     sentence-transformers gives on the same file: prompts, stripping, truncation at 512 tokens, mean pooling.
-    (The configured variant; the other ONNX files go through the same code.)"""
-    encoder = embedder
-    if VARIANTS[encoder.encoder].backend != "onnx":
-        pytest.skip("the configured encoder is not an ONNX variant")
+    (The int8 file; the other ONNX files go through the same code.)"""
+    encoder = encoders["onnx-int8"]
     assert encoder.pipeline is not None
     texts = [*PASSAGES, "  Leerzeichen ringsum  ", "Wort " * 700]  # the last one is past the 512-token window
     for prompt_name, encode in (("passage", encoder.encode_passages), ("query", encoder.encode_queries)):
@@ -243,8 +293,8 @@ def test_a_serving_process_imports_neither_torch_nor_sentence_transformers():
         "reader.score('Wie viele Soldaten?', ['Es sind 10.000 Soldaten.'])\n"
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
     )
-    if VARIANTS[Settings().encoder].backend != "onnx":
-        pytest.skip("the configured encoder is not an ONNX variant")
+    if VARIANTS[load_encoder(Settings()).encoder].lean is None:
+        pytest.skip("the configured encoder runs through sentence-transformers")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
 

@@ -259,3 +259,16 @@ def test_store_generation_and_lexical_repair_are_public(folder):
     assert index.repair_store() == ["1 passages have no lexical (FTS) row"]
     assert index.store.problems() == [] and index.store.generation() == 2
     index.close()
+
+
+def test_the_recorded_fingerprint_is_read_without_opening_the_index(folder, tmp_path):
+    """FUNDSTELLE_ENCODER=auto asks which model built an index before it loads one (store.index.recorded_fingerprint)."""
+    assert Index.recorded_fingerprint(tmp_path / "nothing-here") is None
+    index = Index.open(folder, FakeEmbedder(), create=True)
+    assert Index.recorded_fingerprint(folder) is None  # nothing written: the first write records the model
+    write(index, [Corpus().article("A")])
+    assert Index.recorded_fingerprint(folder) == "fake-0001"
+    index.close()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / DB_NAME).write_bytes(b"not a database at all" * 100)
+    assert Index.recorded_fingerprint(tmp_path / "broken") is None  # opening it says what is wrong
