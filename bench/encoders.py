@@ -293,7 +293,9 @@ def main() -> int:
     inputs = [i.input for i in items]
     plain_s, plain = round_robin(encoders, len(items), args.chunk,
                                  lambda e, a, b: e.encode_passages(inputs[a:b]))
-    late_s, late = round_robin(encoders, len(items), args.chunk, lambda e, a, b: e.encode_passages_with_sentences(
+    # late chunking needs sentence-transformers' model (token vectors with offsets): not the lean-only variants
+    can_late = {n: e for n, e in encoders.items() if not VARIANTS[n].lean_only}
+    late_s, late = round_robin(can_late, len(items), args.chunk, lambda e, a, b: e.encode_passages_with_sentences(
         inputs[a:b], [i.spans for i in items[a:b]], method="late")[1])
     multi = [t for i in items if len(i.sentence_texts) > 1 for t in i.sentence_texts]
     sep_s, _ = round_robin(encoders, len(multi), args.chunk * 4, lambda e, a, b: e.encode_passages(multi[a:b]))
@@ -308,7 +310,8 @@ def main() -> int:
         enc = encoders[name]
         qvecs = enc.encode_queries([q.text for q in questions])
         pvecs, late_vectors = enc.encode_passages_with_sentences(
-            [i.input for i in xitems], [i.spans for i in xitems], method="late")
+            [i.input for i in xitems], [i.spans for i in xitems], method="late") if name in can_late else \
+            (enc.encode_passages([i.input for i in xitems]), None)
         _, separate_vectors = enc.encode_passages_with_sentences(
             [i.input for i in xitems], [i.spans for i in xitems], method="separate",
             sentence_texts=[i.sentence_texts for i in xitems])
@@ -317,6 +320,8 @@ def main() -> int:
             rates, reference_choice = highlight_scores(xitems, questions, qvecs, separate_vectors, None)
             results["highlight"]["query-time (torch, reference)"] = rates
         for method, sv in (("separate", separate_vectors), ("late", late_vectors)):
+            if sv is None:
+                continue
             rates, _ = highlight_scores(xitems, questions, qvecs, sv, reference_choice)
             results["highlight"][f"{name} {method}"] = rates
         cos = (vectors[name] * vectors[REFERENCE]).sum(axis=1)
@@ -328,7 +333,7 @@ def main() -> int:
             "passages_per_s": round(len(items) / plain_s[name], 1),
             "tokens_per_s": round(sum(tokens) / plain_s[name]),
             "ratio_to_torch": round(base / plain_s[name], 2),
-            "late_passages_per_s": round(len(items) / late_s[name], 1),
+            "late_passages_per_s": round(len(items) / late_s[name], 1) if name in late_s else None,
             "separate_sentences_s": round(sep_s[name], 1),
             "separate_overhead": round(sep_s[name] / plain_s[name], 2),
             "cos_mean": round(float(cos.mean()), 5), "cos_min": round(float(cos.min()), 5),
@@ -355,7 +360,7 @@ def report(results: dict) -> str:
     for name, b in results["backends"].items():
         lines.append(
             f"| {name} | {b['passages_per_s']} | {b['tokens_per_s']} | {b['ratio_to_torch']} "
-            f"| {b['late_passages_per_s']} "
+            f"| {b['late_passages_per_s'] or '—'} "
             f"| {b['separate_overhead']} | {b['cos_mean']:.4f} | {b['cos_min']:.4f} | {b['query_cos_mean']:.4f} "
             f"| {b['dense_r5_xquad']} | {b.get('load_s', float('nan')):.1f} | {b.get('peak_rss_mb', float('nan')):.0f} "
             f"| {b.get('rss_delta_mb', float('nan')):.0f} |")

@@ -12,8 +12,9 @@ vector index is what the product builds: exact flat below 50,000 passages, IVF S
 re-rank above (store/vectors.py). Built once under ``--index-dir``/http-<N>-<vectors>, then reused.
 
 Passage vectors (``--vectors``), said in the output and the JSON:
-- ``real``: the product's encoder (``load_encoder``, onnx-int8 by default) for passages and their
-  sentences, as `fundstelle index` embeds them; about 50-100 passages/s on 2 cores.
+- ``real``: the product's encoder (``load_encoder``; ``FUNDSTELLE_ENCODER=auto`` by default, so the server answers
+  with the variant the index was built with) for passages and their sentences, as `fundstelle index` embeds
+  them; about 50-100 passages/s on 2 cores.
 - ``standin``: bench/storage.py's stand-in vectors (random, with topic and article structure) for
   the passages, noisy copies of them for the sentences, recorded under the real model's fingerprint
   so the service opens the index; 100k passages in minutes. Rankings are meaningless, latency is

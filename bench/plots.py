@@ -35,8 +35,9 @@ DPI = 110
 PNG_METADATA = {"Software": None}
 FUNDSTELLE, TXTAI, OTHER = "#1f77b4", "#ff7f0e", "#7f7f7f"
 def default_encoder(result: dict) -> str:
-    """What FUNDSTELLE_ENCODER=auto (the default) gives a new index on the measured machine (models/encoders.py)."""
-    return "openvino-bf16" if "amx_bf16" in result.get("machine", {}).get("isa", []) else "onnx-int8"
+    """What FUNDSTELLE_ENCODER=auto (the default) answers questions with (models/encoders.py); on a CPU with AMX it
+    hands bulk indexing to openvino-bf16."""
+    return "onnx-int8"
 
 
 def load(path: Path) -> dict | None:
@@ -61,7 +62,8 @@ def machine_line(result: dict) -> str:
     host, machine = result.get("host") or {}, result.get("machine") or {}
     cpu = host.get("cpu") or machine.get("cpu") or "CPU"
     cores = host.get("cores") or machine.get("cores") or machine.get("cpus")
-    isa = host.get("cpu_flags") or machine.get("cpu_flags") or " ".join(f for f in machine.get("isa", []) if f in ("avx2", "avx512_vnni"))
+    isa = host.get("cpu_flags") or machine.get("cpu_flags") or \
+        " ".join(f for f in machine.get("isa", []) if f in ("avx2", "avx512_vnni", "amx_bf16"))
     memory = host.get("memory_gib") or machine.get("memory_gib")
     parts = [f"{cores} cores {cpu}" if cores else cpu, isa, f"{memory} GiB" if memory else ""]
     return ", ".join(p for p in parts if p)
@@ -91,8 +93,9 @@ def label_bars(ax, bars, fmt: str, inside: bool = False) -> None:
 
 
 # -- quality and speed against txtai --------------------------------------------------------------------
-SYSTEM_LABELS = {"fundstelle-onnx-int8-reader": "Fundstelle\n(as shipped)",
-                 "fundstelle-onnx-int8": "Fundstelle\n(without reader)", "fundstelle-torch": "Fundstelle\n(torch, no reader)",
+SYSTEM_LABELS = {"fundstelle-auto-reader": "Fundstelle\n(as shipped)", "fundstelle-auto": "Fundstelle\n(no reader)",
+                 "fundstelle-onnx-int8-reader": "int8 only\n(no AMX)", "fundstelle-onnx-int8": "int8 only\n(no reader)",
+                 "fundstelle-torch": "torch fp32\n(no reader)",
                  "txtai-exact": "txtai hybrid\n(exact)", "txtai-default": "txtai hybrid\n(its default)"}
 
 
@@ -227,8 +230,9 @@ def encoder_speed(path: Path, out: Path) -> Path | None:
     backends = result["backends"]
     names = list(backends)
     default = default_encoder(result)
-    colours = [FUNDSTELLE if n == default else OTHER for n in names]
-    shown = [f"{n}\n(default here)" if n == default else n for n in names]
+    bulk = "openvino-bf16" if "amx_bf16" in result.get("machine", {}).get("isa", []) else None
+    colours = [FUNDSTELLE if n in (default, bulk) else OTHER for n in names]
+    shown = [f"{n}\n(default)" if n == default else f"{n}\n(bulk, AMX)" if n == bulk else n for n in names]
     fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4.2))
     ranked_bars(speed, shown, [backends[n]["passages_per_s"] for n in names], colours,
                 [f" {b['passages_per_s']:.1f}/s  ({b['ratio_to_torch']:.2f}× torch, cos {b['cos_mean']:.3f})"

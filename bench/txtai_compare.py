@@ -9,11 +9,14 @@ German paragraphs. A hit is any passage of the question's paragraph (its doc_id)
     .venv/bin/python bench/txtai_compare.py --articles 12 --distractors 100
 
 Systems (each in its own subprocess, so peak RSS is not mixed; run one after another):
-- ``fundstelle-onnx-int8-reader``: the product as shipped: the default encoder and the reading model
-  (``FUNDSTELLE_READER=on``), the same indexing path and search as the next;
-- ``fundstelle-onnx-int8``: the same without the reader (the first stage alone); the default encoder,
-  real indexing path (``evaluation.indexes.open_index`` into a fresh temporary folder, sentence vectors
-  included), ``Searcher.search(q, 10)``;
+- ``fundstelle-auto-reader``: the product as shipped: the default encoder (``FUNDSTELLE_ENCODER=auto``: OpenVINO
+  bf16 on a CPU with AMX, else ONNX int8; the result names which) and the reading model (``FUNDSTELLE_READER=on``),
+  the same indexing path and search as the next;
+- ``fundstelle-auto``: the same without the reader (the first stage alone); real indexing path
+  (``evaluation.indexes.open_index`` into a fresh temporary folder, sentence vectors included),
+  ``Searcher.search(q, 10)``;
+- ``fundstelle-onnx-int8-reader``, ``fundstelle-onnx-int8``: the same with ONNX Runtime's int8 encoder (what
+  ``auto`` gives a CPU without AMX);
 - ``fundstelle-torch``: the same with the fp32 torch encoder (txtai's model runtime);
 - ``txtai-exact``: ``Embeddings(content=True, hybrid=True)``, sentence-transformers on the model folder,
   FAISS ``IDMap,Flat``;
@@ -42,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SYSTEMS = ("fundstelle-onnx-int8-reader", "fundstelle-onnx-int8", "fundstelle-torch", "txtai-exact", "txtai-default")
+SYSTEMS = ("fundstelle-auto-reader", "fundstelle-auto", "fundstelle-onnx-int8-reader", "fundstelle-onnx-int8",
+           "fundstelle-torch", "txtai-exact", "txtai-default")
 TOP_K = 10
 TXTAI_FAISS = {"txtai-exact": {"backend": "faiss", "faiss": {"components": "IDMap,Flat"}},
                "txtai-default": {}}
@@ -114,7 +118,7 @@ def run_fundstelle(encoder_name: str, articles, questions, read: bool = False) -
         searcher = Searcher.over(index, encoder, reader=reader)
         asked = _ask_all(lambda q: [h.passage.doc_id for h in searcher.search(q, TOP_K)], questions)
     return {"load_s": round(load_s, 1), "passages": passages, "index_s": round(index_s, 1),
-            "passages_per_s": round(passages / index_s, 1), "encoder": encoder_name, "reader": read, **asked}
+            "passages_per_s": round(passages / index_s, 1), "encoder": encoder.description, "reader": read, **asked}
 
 
 def run_txtai(system: str, articles, questions) -> dict:
@@ -222,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.executable).name, "bench/txtai_compare.py", *(argv or sys.argv[1:])]),
         "machine": {"cpus": os.cpu_count(), "cpu": host["cpu"],
                     # the instruction sets that decide int8 speed (VNNI or not)
-                    "cpu_flags": " ".join(f for f in host["isa"] if f in ("avx2", "avx512_vnni")),
+                    "cpu_flags": " ".join(f for f in host["isa"] if f in ("avx2", "avx512_vnni", "amx_bf16")),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
                     "load_avg_start": [round(x, 2) for x in load_start],
                     "load_avg_end": [round(x, 2) for x in os.getloadavg()],

@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("data/corpus"), description="What `fundstelle index` reads when given no path.")
     # How the model runs (models/encoders.py VARIANTS); the exports are made by `make install`
     # (models/export.py); the index fingerprint tells the variants apart. "auto": the variant an existing index
-    # was built with; for a new one the fastest here (bench/encoders.py): OpenVINO bf16 where the CPU has AMX
-    # (2.2x int8's speed there, cosine 0.99999 to fp32), else ONNX Runtime's dynamic int8 (cosine ~0.996).
+    # was built with, onnx-int8 for a new one (fastest at questions, bench/encoders.py), and where the CPU has AMX
+    # bulk indexing by OpenVINO in bf16 (1.8x int8's speed at passages there; interchangeable vectors).
     encoder: Literal["auto", "onnx-int8", "openvino-bf16", "onnx", "torch", "onnx-int8-avx2", "openvino",
                      "openvino-int8"] = "auto"
     query_prompt: str = "query: "

@@ -134,6 +134,7 @@ def _run_bundled(opts: argparse.Namespace) -> int:
                 details.write(json.dumps(o.__dict__, ensure_ascii=False) + "\n")
     summary = {"question_set": str(opts.question_set), "corpus": str(opts.corpus), "asked": len(outcomes),
                "index_dir": str(folder), "seconds": round(seconds, 1), "reader": reader is not None,
+               "encoder": encoder.description,  # the variant FUNDSTELLE_ENCODER gave (auto: with its bulk helper)
                "skipped_stages": sorted(opts.skip), "results": results}
     if first_stage is not None:
         summary["results_without_reader"] = first_stage
@@ -198,7 +199,7 @@ def _run(opts: argparse.Namespace) -> int:
         "distractors": str(opts.distractors) if opts.distractors else None,
         "asked": len(data.questions), "unmatched": len(data.unmatched), "gold_articles": data.gold_docs,
         "distractor_articles": data.distractors,
-        "indexed_articles": docs, "passages": passages, "index_dir": str(folder),
+        "indexed_articles": docs, "passages": passages, "index_dir": str(folder), "encoder": encoder.description,
         "seconds": {m: round(t, 1) for m, t in timings.items()}, "results": results,
     }
     if opts.json:

@@ -36,7 +36,8 @@ def build_key(articles: Sequence[Article], settings: Settings, encoder: Encoder)
     for name in BUILD_MODULES:
         module = importlib.import_module(name)
         digest.update(Path(module.__file__).read_bytes())
-    digest.update(f"{settings.passage_target_chars}|{settings.passage_max_chars}|{encoder.fingerprint}".encode())
+    made_by = getattr(encoder, "vectors_id", encoder.fingerprint)  # with a bulk variant's, if the encoder has one
+    digest.update(f"{settings.passage_target_chars}|{settings.passage_max_chars}|{made_by}".encode())
     for article in articles:
         digest.update(f"{article.doc_id}:{article.content_hash()}\n".encode())
     return digest.hexdigest()[:16]

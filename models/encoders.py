@@ -4,7 +4,8 @@ The model folder built by ``models/build_e5.py`` holds the torch weights; ``mode
 (run by ``make install``) adds ONNX (fp32, dynamic int8) and OpenVINO variants next to them,
 so one folder holds every variant and nothing is ever downloaded. :func:`load_encoder` picks
 the variant named by ``settings.encoder`` (``FUNDSTELLE_ENCODER``); ``auto`` (the default) takes the one an
-existing index was built with, and for a new index the fastest on this CPU (:func:`auto_variant`).
+existing index was built with (``onnx-int8`` for a new one) and, on a CPU with AMX, hands bulk indexing to
+OpenVINO in bf16 (:func:`bulk_variant`, :data:`BULK_TEXTS`).
 
 Every variant returns L2-normalised float32 rows, queries and passages with the model's prompts.
 :meth:`SentenceEncoder.encode_passages_with_sentences` also returns one vector per sentence of each
@@ -184,14 +185,23 @@ def token_batches(lengths: np.ndarray, budget: int, most: int) -> list[tuple[int
 
 
 class SentenceEncoder:
-    """A sentence-transformers model on one backend; ``encode_*`` return L2-normalised float32 rows."""
+    """A sentence-transformers model on one backend; ``encode_*`` return L2-normalised float32 rows.
+
+    ``bulk``: another variant of the same weights that embeds passages in calls of :data:`BULK_TEXTS` texts or
+    more (a bulk build's batches; a question, or one article written to the service, stays with ``encoder``).
+    Its vectors must be interchangeable with the encoder's own (see :data:`INTERCHANGEABLE`): the index records
+    the encoder's fingerprint for both."""
 
     def __init__(self, folder: Path | str, encoder: str = "torch", query_prompt: str = "query: ",
                  passage_prompt: str = "passage: ", batch_size: int = 32, threads: int | None = None,
-                 token_budget: int | None = None):
+                 token_budget: int | None = None, bulk: str | None = None):
         if encoder not in VARIANTS:
             raise EncoderUnavailable(
                 f"FUNDSTELLE_ENCODER={encoder!r} is not an encoder; choose one of {', '.join(VARIANTS)}")
+        if bulk is not None and not {encoder, bulk} <= INTERCHANGEABLE:
+            raise ValueError(f"{bulk!r} cannot embed in bulk for {encoder!r}: their vectors are not interchangeable")
+        self.bulk = bulk
+        self._lent_tokenizer = None  # a bulk helper tokenises with its owner's tokenizer (and lock)
         self.name = str(folder)  # the index records the folder's name (as for the old Embedder)
         self.folder = Path(folder)
         self.encoder = encoder
@@ -286,8 +296,9 @@ class SentenceEncoder:
             if self.variant.lean == "openvino":
                 from models.openvino_pipeline import OpenVinoPipeline
 
-                return OpenVinoPipeline(self.folder, self.folder / self.variant.file, self.threads)
-            return OnnxPipeline(self.folder, self.folder / self.variant.file, self.threads)
+                return OpenVinoPipeline(self.folder, self.folder / self.variant.file, self.threads,
+                                        self._lent_tokenizer)
+            return OnnxPipeline(self.folder, self.folder / self.variant.file, self.threads, self._lent_tokenizer)
         except Exception as exc:  # onnxruntime, openvino and tokenizers raise their own types
             raise self._cannot_load(exc) from exc
 
@@ -381,7 +392,34 @@ class SentenceEncoder:
         return self._encode(texts, "query")
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if self.bulk is not None and len(texts) >= BULK_TEXTS:
+            return self._bulk.encode_passages(texts, progress)
         return self._encode(texts, "passage", progress)
+
+    @cached_property
+    def _bulk(self) -> SentenceEncoder:
+        """The bulk variant, loaded on the first bulk call (a serving process that only answers never loads it),
+        with this encoder's tokenizer and its lock (one copy of e5's tokenizer holds 280 MB)."""
+        helper = SentenceEncoder(self.folder, self.bulk, query_prompt=self.prompts["query"],
+                                 passage_prompt=self.prompts["passage"], batch_size=self.batch_size,
+                                 threads=self.threads, token_budget=self.token_budget)
+        if self.pipeline is not None:
+            helper._lent_tokenizer = self.pipeline.tokenizer
+            helper._tokenizer_lock = self._tokenizer_lock
+        return helper
+
+    @cached_property
+    def vectors_id(self) -> str:
+        """Who makes this encoder's vectors: the fingerprint, with the bulk variant's when it has one. Caches of
+        vectors key on this; an index's compatibility on the fingerprint."""
+        if self.bulk is None:
+            return self.fingerprint
+        return f"{self.fingerprint}+{self._bulk.fingerprint}"
+
+    @property
+    def description(self) -> str:
+        """The variant, and the bulk variant if any: what logs and results name."""
+        return self.encoder if self.bulk is None else f"{self.encoder} (bulk: {self.bulk})"
 
     def encode_passages_with_sentences(
         self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False,
@@ -485,29 +523,34 @@ def load_encoder(settings: Settings, built_with: str | None = None) -> SentenceE
 
     ``built_with``: the fingerprint an existing index recorded; with ``encoder="auto"`` the variant that
     made it answers its questions (question and passage vectors must come from the same variant)."""
-    def make(encoder: str) -> SentenceEncoder:
+    def make(encoder: str, bulk: str | None = None) -> SentenceEncoder:
         return SentenceEncoder(
             settings.model, encoder=encoder, query_prompt=settings.query_prompt,
             passage_prompt=settings.passage_prompt, batch_size=settings.embed_batch_size,
-            threads=getattr(settings, "encoder_threads", None),
+            threads=getattr(settings, "encoder_threads", None), bulk=bulk,
         )
 
     encoder = getattr(settings, "encoder", "torch")
     if encoder != AUTO:
         return make(encoder)
     folder = Path(settings.model)
+    chosen = auto_variant(folder)  # a new index (or one no variant here made: opening it says so)
     if built_with is not None:
-        for name in exported_variants(folder):
-            candidate = make(name)
-            if candidate.fingerprint == built_with:
-                return candidate
-    return make(auto_variant(folder))  # a new index (or one no variant here made: opening it says so)
+        chosen = next((name for name in exported_variants(folder) if make(name).fingerprint == built_with), chosen)
+    bulk = bulk_variant(folder)
+    return make(chosen, bulk if bulk != chosen and {chosen, bulk} <= INTERCHANGEABLE else None)
 
 
 AUTO = "auto"
-# Fastest first, measured by bench/encoders.py (BENCHMARKS.md): OpenVINO's bf16 only where AMX runs it (2.2x
-# ONNX Runtime's int8 there); without AMX, ONNX Runtime's dynamic int8 (1.55-1.7x fp32 torch).
-_PREFERENCE_WITH_AMX = ("openvino-bf16", "onnx-int8", "onnx")
+# A call with this many texts is a bulk build's (`fundstelle index` embeds 64 articles' passages, then their
+# sentences, at a time); a question or one article written to the service stays below it.
+BULK_TEXTS = 256
+# Variants whose vectors may stand in for each other in one index: each within cosine 0.996 of fp32 (mean over
+# news passages, bench/encoders.py), as close as dynamic int8 is to itself across batch sizes (0.997), and the
+# same retrieval quality (bench/quality.py). The static and AVX2 int8 files are not measured for this.
+INTERCHANGEABLE = frozenset({"onnx-int8", "openvino-bf16", "onnx", "torch"})
+# Fastest first, measured by bench/encoders.py (BENCHMARKS.md): ONNX Runtime's dynamic int8 (1.55-1.7x fp32 torch)
+# answers questions: 5.5 ms a question against OpenVINO bf16's 7 ms (and half the CPU time).
 _PREFERENCE = ("onnx-int8", "onnx")
 
 
@@ -524,14 +567,20 @@ def cpu_flags() -> set[str]:
 
 
 def auto_variant(folder: Path) -> str:
-    """The variant ``auto`` gives a new index in ``folder``: the fastest exported one on this CPU. With no export
+    """The variant ``auto`` gives a new index in ``folder``: the fastest exported one at questions. With no export
     made, ``onnx-int8``, whose loading then says what to run."""
+    exported = set(exported_variants(folder))
+    return next((name for name in _PREFERENCE if name in exported), "onnx-int8")
+
+
+def bulk_variant(folder: Path) -> str | None:
+    """What ``auto`` hands bulk indexing to: OpenVINO bf16 where the CPU has AMX (1.8x ONNX Runtime's int8 at
+    passages there, bench/encoders.py), if exported; else None (the encoder embeds everything itself)."""
     import importlib.util
 
-    amx = "amx_bf16" in cpu_flags() and importlib.util.find_spec("openvino") is not None
-    exported = set(exported_variants(folder))
-    preference = _PREFERENCE_WITH_AMX if amx else _PREFERENCE
-    return next((name for name in preference if name in exported), "onnx-int8")
+    if "amx_bf16" not in cpu_flags() or importlib.util.find_spec("openvino") is None:
+        return None
+    return "openvino-bf16" if "openvino-bf16" in exported_variants(folder) else None
 
 
 def exported_variants(folder: Path) -> list[str]:

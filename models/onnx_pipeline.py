@@ -89,10 +89,11 @@ class LeanPipeline:
 
     inputs: set[str]
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, tokenizer=None):
+        """``tokenizer``: the folder's tokenizer.json already loaded by another pipeline (lent with its lock)."""
         from tokenizers import Tokenizer
 
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer = tokenizer or Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.max_length = max_seq_length(folder)
         pad_token = (_json(folder / "tokenizer_config.json") or {}).get("pad_token") or "<pad>"
         if isinstance(pad_token, dict):  # an AddedToken written out
@@ -132,13 +133,13 @@ class LeanPipeline:
 class OnnxPipeline(LeanPipeline):
     """The pipeline on ONNX Runtime, over an exported .onnx file."""
 
-    def __init__(self, folder: Path, file: Path, threads: int):
+    def __init__(self, folder: Path, file: Path, threads: int, tokenizer=None):
         import onnxruntime as ort
 
         # one forward pass uses every core
         self.session = ort.InferenceSession(str(file), session_options(threads), providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
-        super().__init__(folder)
+        super().__init__(folder, tokenizer)
 
     def _last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(None, feed)[0]

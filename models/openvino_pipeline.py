@@ -1,12 +1,12 @@
 """The lean pipeline (models/onnx_pipeline.py) on OpenVINO, computing in bfloat16 where the CPU has it.
 
 Why: on a CPU with AMX (Intel Xeon 4th generation and later), OpenVINO's bf16 kernels embed passages about
-2.2x as fast as ONNX Runtime's dynamic int8 and 3x as fast as fp32, and their vectors are closer to fp32's
-(cosine 0.99999 against int8's 0.996; /tmp measurements are in bench/encoders.py's results). The weights are
+1.8-2.2x as fast as ONNX Runtime's dynamic int8 and 2.9x as fast as fp32 torch, and their vectors are closer to fp32's
+(cosine 0.99999 against int8's 0.996; bench/encoders.py, BENCHMARKS.md). The weights are
 stored as fp16 (half the fp32 file; OpenVINO widens them as it compiles). Without bf16 in the CPU, OpenVINO
-computes in fp32: the same vectors within 1e-5, so an index built on one machine answers on the other,
-only slower there (ONNX Runtime's int8 is the faster choice for building on such a CPU, see
-models/encoders.py ``auto_variant``).
+computes in fp32: the same vectors within 1e-5, only slower. For one question at a time on 2 cores ONNX
+Runtime's int8 is faster (5.5 against 7 ms, half the CPU time), so ``FUNDSTELLE_ENCODER=auto`` answers with int8
+and gives this pipeline the bulk builds (models/encoders.py ``bulk_variant``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def bf16_capable(core=None) -> bool:
 class OpenVinoPipeline(LeanPipeline):
     """The pipeline on OpenVINO's CPU plugin, over an IR file (.xml beside its .bin)."""
 
-    def __init__(self, folder: Path, file: Path, threads: int):
+    def __init__(self, folder: Path, file: Path, threads: int, tokenizer=None):
         import openvino as ov
 
         core = ov.Core()
@@ -44,7 +44,7 @@ class OpenVinoPipeline(LeanPipeline):
         self._output = self.compiled.outputs[0]  # last_hidden_state
         # An infer request holds its own buffers and may serve one call at a time: one per thread.
         self._requests = threading.local()
-        super().__init__(folder)
+        super().__init__(folder, tokenizer)
 
     def _last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         request = getattr(self._requests, "request", None)

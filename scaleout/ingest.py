@@ -133,10 +133,10 @@ def _chunk(batch: dict, settings: Settings, shards: int, writers: list) -> dict:
 class _Embedder:
     """One model per actor, loaded once; embeds the passages of a whole batch in one call."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, built_with: str):
         from models.encoders import load_encoder
 
-        self.encoder = load_encoder(settings)
+        self.encoder = load_encoder(settings, built_with)  # the archive's variant (auto: bulk by this CPU)
 
     def __call__(self, batch: dict) -> dict:
         from indexer.pipeline import embed_parts
@@ -170,9 +170,7 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
 
     started = time.perf_counter()
     root = Path(root).resolve()
-    encoder = load_encoder(settings, built_with=recorded_fingerprint(root))
-    settings = settings.model_copy(update={"encoder": encoder.encoder})  # every embedding actor uses this variant
-    model = ModelIdentity.of(encoder)
+    model = ModelIdentity.of(load_encoder(settings, built_with=recorded_fingerprint(root)))
     manifest: Manifest = create_or_check(root, shards, model)
     report = ShardedReport()
     planned = list(plan(inputs))
@@ -207,7 +205,7 @@ def index_sharded(root: Path, inputs: Iterable[Path], shards: int, settings: Set
             .flat_map(_read, fn_args=(claims.refused,), num_cpus=READ_CPUS)
             .map_batches(_chunk, fn_args=(settings, manifest.shards, writers), batch_size=batch,
                          num_cpus=READ_CPUS)
-            .map_batches(_Embedder, fn_constructor_args=(settings,), batch_size=batch,
+            .map_batches(_Embedder, fn_constructor_args=(settings, manifest.model_fingerprint), batch_size=batch,
                          compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, embedders)),
                          num_cpus=EMBED_CPUS)
         )

@@ -30,8 +30,8 @@ def _load(app: FastAPI, settings: ServiceSettings, create: bool) -> None:
         opened = time.perf_counter()
         engine.warm()  # the first question should not pay for loading the model
         app.state.engine = engine
-        log.info("index ready: %s (index opened in %.1f s, models loaded in %.1f s)", settings.index_dir,
-                 opened - started, time.perf_counter() - opened)
+        log.info("index ready: %s (index opened in %.1f s, models loaded in %.1f s; encoder %s)", settings.index_dir,
+                 opened - started, time.perf_counter() - opened, getattr(engine.encoder, "description", "?"))
     except Exception as exc:  # the service stays up and /readyz reports why it is not ready
         log.exception("could not load the index")
         app.state.load_error = f"could not load the index: {exc}"

@@ -215,23 +215,48 @@ def test_encoder_threads_setting_reaches_the_session(monkeypatch, name):
     assert load_encoder(Settings(encoder=name)).threads == cpu_cores()
 
 
-def test_auto_builds_with_the_fastest_variant_here_and_answers_with_the_one_that_built(monkeypatch, encoders):
-    """FUNDSTELLE_ENCODER=auto: a new index gets OpenVINO bf16 where the CPU has AMX, else ONNX int8; an existing
-    index (its recorded fingerprint) gets the variant that built it, whatever this CPU would choose."""
+def test_auto_answers_with_the_variant_that_built_the_index_and_bulk_builds_with_bf16_on_amx(monkeypatch, encoders):
+    """FUNDSTELLE_ENCODER=auto: an existing index (its recorded fingerprint) gets the variant that built it, a new
+    one onnx-int8; where the CPU has AMX, calls of BULK_TEXTS texts or more go to OpenVINO bf16."""
     import models.encoders as encoders_module
 
     monkeypatch.setattr(encoders_module, "cpu_flags", lambda: {"avx2", "avx512_vnni"})
-    assert encoders_module.auto_variant(DEFAULT_MODEL_DIR) == "onnx-int8"
-    monkeypatch.setattr(encoders_module, "cpu_flags", lambda: {"avx2", "avx512_vnni", "amx_bf16"})
-    assert encoders_module.auto_variant(DEFAULT_MODEL_DIR) == "openvino-bf16"
-    assert load_encoder(Settings(encoder="auto")).encoder == "openvino-bf16"
+    plain = load_encoder(Settings(encoder="auto"))
+    assert (plain.encoder, plain.bulk) == ("onnx-int8", None) and plain.vectors_id == plain.fingerprint
+    if "openvino-bf16" in installed():
+        monkeypatch.setattr(encoders_module, "cpu_flags", lambda: {"avx2", "avx512_vnni", "amx_bf16"})
+        amx = load_encoder(Settings(encoder="auto"))
+        assert (amx.encoder, amx.bulk) == ("onnx-int8", "openvino-bf16")
+        assert amx.fingerprint == encoders["onnx-int8"].fingerprint  # the index records int8's: interchangeable
+        assert amx.vectors_id != amx.fingerprint  # but caches of vectors tell them apart
+        assert amx.description == "onnx-int8 (bulk: openvino-bf16)"
     for name in ("onnx-int8", "torch", "onnx"):
         chosen = load_encoder(Settings(encoder="auto"), built_with=encoders[name].fingerprint)
         assert chosen.encoder == name and chosen.fingerprint == encoders[name].fingerprint
-    # a fingerprint no variant here has (another model): the preferred one, and opening the index says why
-    assert load_encoder(Settings(encoder="auto"), built_with="0" * 16).encoder == "openvino-bf16"
-    # an explicit choice is never overridden
-    assert load_encoder(Settings(encoder="torch"), built_with=encoders["onnx-int8"].fingerprint).encoder == "torch"
+    # a fingerprint no variant here has (another model): int8, and opening the index says why
+    assert load_encoder(Settings(encoder="auto"), built_with="0" * 16).encoder == "onnx-int8"
+    # an explicit choice is never overridden, and has no bulk helper
+    explicit = load_encoder(Settings(encoder="torch"), built_with=encoders["onnx-int8"].fingerprint)
+    assert (explicit.encoder, explicit.bulk) == ("torch", None)
+
+
+def test_bulk_calls_go_to_the_bulk_variant_with_the_same_tokenizer(encoders):
+    from models.encoders import BULK_TEXTS
+
+    if "openvino-bf16" not in encoders:
+        pytest.skip("openvino-bf16 is not exported here")
+    mixed = SentenceEncoder(DEFAULT_MODEL_DIR, "onnx-int8", bulk="openvino-bf16")
+    many = [f"{PASSAGES[n % len(PASSAGES)]} ({n})" for n in range(BULK_TEXTS)]
+    few = mixed.encode_passages(many[:3])
+    assert "_bulk" not in vars(mixed)  # a few texts (a question, one written article): no OpenVINO loaded
+    np.testing.assert_allclose(few, encoders["onnx-int8"].encode_passages(many[:3]), atol=1e-5)
+    bulk = mixed.encode_passages(many)
+    assert mixed._bulk.pipeline.tokenizer is mixed.pipeline.tokenizer  # lent, not a second 280 MB copy
+    assert mixed._bulk._tokenizer_lock is mixed._tokenizer_lock
+    np.testing.assert_allclose(bulk[:8], encoders["openvino-bf16"].encode_passages(many[:8]), atol=2e-3)
+    assert (bulk[:3] * few).sum(axis=1).min() > 0.99  # interchangeable with int8's own
+    with pytest.raises(ValueError, match="not interchangeable"):
+        SentenceEncoder(DEFAULT_MODEL_DIR, "onnx-int8", bulk="openvino-int8")
 
 
 def test_auto_without_exports_names_what_to_run(tmp_path):
@@ -278,7 +303,8 @@ def test_onnx_variants_embed_without_sentence_transformers_as_it_would(encoders)
 
 
 def test_a_serving_process_imports_neither_torch_nor_sentence_transformers():
-    """Embedding a question and reading with the reader (what a question needs) in a fresh process."""
+    """Embedding a question and reading with the reader (what a question needs) in a fresh process; nor OpenVINO,
+    which only a bulk build loads (FUNDSTELLE_ENCODER=auto on a CPU with AMX)."""
     import subprocess
     import sys
 
@@ -291,7 +317,7 @@ def test_a_serving_process_imports_neither_torch_nor_sentence_transformers():
         "encoder.encode_queries(['Wie viele Soldaten?']); encoder.encode_passages(['a', 'b c'])\n"
         "reader = load_reader(Settings(), encoder)\n"
         "reader.score('Wie viele Soldaten?', ['Es sind 10.000 Soldaten.'])\n"
-        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
+        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'openvino') if m in sys.modules))\n"
     )
     if VARIANTS[load_encoder(Settings()).encoder].lean is None:
         pytest.skip("the configured encoder runs through sentence-transformers")
