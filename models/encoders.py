@@ -522,7 +522,8 @@ def load_encoder(settings: Settings, built_with: str | None = None) -> SentenceE
     """The encoder ``settings`` name: folder ``settings.model``, variant ``settings.encoder``.
 
     ``built_with``: the fingerprint an existing index recorded; with ``encoder="auto"`` the variant that
-    made it answers its questions (question and passage vectors must come from the same variant)."""
+    made it answers its questions (question vectors must match the index's: that variant's, or an
+    interchangeable one's, which is what the bulk helper adds)."""
     def make(encoder: str, bulk: str | None = None) -> SentenceEncoder:
         return SentenceEncoder(
             settings.model, encoder=encoder, query_prompt=settings.query_prompt,
