@@ -194,14 +194,15 @@ class SentenceEncoder:
 
     def __init__(self, folder: Path | str, encoder: str = "torch", query_prompt: str = "query: ",
                  passage_prompt: str = "passage: ", batch_size: int = 32, threads: int | None = None,
-                 token_budget: int | None = None, bulk: str | None = None):
+                 token_budget: int | None = None, bulk: str | None = None, borrowed: SharedTokenizer | None = None):
         if encoder not in VARIANTS:
             raise EncoderUnavailable(
                 f"FUNDSTELLE_ENCODER={encoder!r} is not an encoder; choose one of {', '.join(VARIANTS)}")
         if bulk is not None and not {encoder, bulk} <= INTERCHANGEABLE:
             raise ValueError(f"{bulk!r} cannot embed in bulk for {encoder!r}: their vectors are not interchangeable")
         self.bulk = bulk
-        self._lent_tokenizer = None  # a bulk helper tokenises with its owner's tokenizer (and lock)
+        # a lean pipeline tokenises with ``borrowed`` (another encoder's tokenizer, under that one's lock)
+        self._lent_tokenizer = borrowed.tokenizer if borrowed is not None else None
         self.name = str(folder)  # the index records the folder's name (as for the old Embedder)
         self.folder = Path(folder)
         self.encoder = encoder
@@ -213,7 +214,8 @@ class SentenceEncoder:
         self.max_batch = MAX_BATCH
         self.threads = threads or cpu_cores()
         self._counting_lock = threading.Lock()
-        self._tokenizer_lock = threading.Lock()  # the model's tokenizer is shared with the reader (SharedTokenizer)
+        # the model's tokenizer is shared with the reader and a bulk helper (SharedTokenizer)
+        self._tokenizer_lock = borrowed.lock if borrowed is not None else threading.Lock()
         self._check_files()
 
     # -- loading ------------------------------------------------------------------------
@@ -400,13 +402,10 @@ class SentenceEncoder:
     def _bulk(self) -> SentenceEncoder:
         """The bulk variant, loaded on the first bulk call (a serving process that only answers never loads it),
         with this encoder's tokenizer and its lock (one copy of e5's tokenizer holds 280 MB)."""
-        helper = SentenceEncoder(self.folder, self.bulk, query_prompt=self.prompts["query"],
-                                 passage_prompt=self.prompts["passage"], batch_size=self.batch_size,
-                                 threads=self.threads, token_budget=self.token_budget)
-        if self.pipeline is not None:
-            helper._lent_tokenizer = self.pipeline.tokenizer
-            helper._tokenizer_lock = self._tokenizer_lock
-        return helper
+        return SentenceEncoder(self.folder, self.bulk, query_prompt=self.prompts["query"],
+                               passage_prompt=self.prompts["passage"], batch_size=self.batch_size,
+                               threads=self.threads, token_budget=self.token_budget,
+                               borrowed=self.shared_tokenizer() if self.pipeline is not None else None)
 
     @cached_property
     def vectors_id(self) -> str:

@@ -19,11 +19,8 @@ import numpy as np
 from models.onnx_pipeline import LeanPipeline
 
 
-def bf16_capable(core=None) -> bool:
-    """Whether OpenVINO computes in bfloat16 on this CPU (AVX512-BF16 or AMX)."""
-    import openvino as ov
-
-    core = core or ov.Core()
+def bf16_capable(core) -> bool:
+    """Whether OpenVINO (``core``, an openvino.Core) computes in bfloat16 on this CPU (AVX512-BF16 or AMX)."""
     return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
