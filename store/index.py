@@ -80,12 +80,11 @@ class Index:
         try:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
             try:
-                row = conn.execute("SELECT value FROM meta WHERE key='model_fingerprint'").fetchone()
+                return Store.model_fingerprint(conn)
             finally:
                 conn.close()
         except sqlite3.Error:
             return None  # opening it reports the problem
-        return row[0] if row else None
 
     @classmethod
     def open(cls, folder: Path, embedder, create: bool = False) -> Index:

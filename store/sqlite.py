@@ -108,6 +108,12 @@ class SQLiteFile:
         return self._generation(conn or self.conn)
 
     @staticmethod
+    def model_fingerprint(conn: sqlite3.Connection) -> str | None:
+        """The fingerprint of the model whose vectors the index holds (None until the first write records it)."""
+        row = conn.execute("SELECT value FROM meta WHERE key='model_fingerprint'").fetchone()
+        return row[0] if row else None
+
+    @staticmethod
     def _generation(conn: sqlite3.Connection) -> int:
         row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         return int(row[0]) if row else 0

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.errors import Conflict, IndexProblem
+from store.sqlite import SQLiteFile
 from store.types import Prepared, UpsertResult, pack_sentence_vectors
 
 
@@ -107,10 +108,10 @@ class Writes:
     @staticmethod
     def _check_model(conn: sqlite3.Connection, meta: dict[str, str]) -> None:
         """Another process may have written the first vectors since this one opened the index."""
-        row = conn.execute("SELECT value FROM meta WHERE key='model_fingerprint'").fetchone()
-        if row and meta.get("model_fingerprint") and row[0] != meta["model_fingerprint"]:
+        recorded = SQLiteFile.model_fingerprint(conn)
+        if recorded and meta.get("model_fingerprint") and recorded != meta["model_fingerprint"]:
             raise IndexProblem(
-                f"the index was built with model fingerprint {row[0]}, this process embeds with "
+                f"the index was built with model fingerprint {recorded}, this process embeds with "
                 f"{meta['model_fingerprint']}: set FUNDSTELLE_MODEL to the index's model"
             )
 
