@@ -26,6 +26,7 @@ from models.encoders import (
     passage_spans,
 )
 from models.export import DEFAULT_VARIANTS
+from models.onnx_pipeline import SMALL_PASS_TOKENS, OnnxPipeline
 from text.inputs import embedding_input
 
 PASSAGES = [
@@ -213,6 +214,26 @@ def test_encoder_threads_setting_reaches_the_session(monkeypatch, name):
         assert one.pipeline.compiled.get_property("INFERENCE_NUM_THREADS") == 1
     monkeypatch.delenv("FUNDSTELLE_ENCODER_THREADS")
     assert load_encoder(Settings(encoder=name)).threads == cpu_cores()
+
+
+@pytest.mark.skipif("onnx-int8" not in installed(), reason="the int8 export is not built")
+def test_a_question_runs_on_one_core_a_long_pass_on_all_with_the_same_vectors(encoders):
+    """A small pass (a question) goes to a one-thread session, a long one to the every-core session; both share
+    the word embeddings and give the same vectors to the last bit."""
+    pipeline = OnnxPipeline(DEFAULT_MODEL_DIR, DEFAULT_MODEL_DIR / VARIANTS["onnx-int8"].file, threads=2)
+    assert pipeline.small_session.get_session_options().intra_op_num_threads == 1
+    assert pipeline.session.get_session_options().intra_op_num_threads == 2
+    assert [name for name, _ in pipeline._shared] == ["embeddings.word_embeddings.weight_quantized"]
+    question, passage = "query: Wie viele Soldaten sind in Russland?", "passage: " + "Nordkorea liefert Raketen. " * 30
+    for text, small in ((question, True), (passage, False)):
+        ids, mask = pipeline.tokenize([text])
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        assert (ids.size <= SMALL_PASS_TOKENS) is small
+        assert np.array_equal(pipeline.small_session.run(None, feed)[0], pipeline.session.run(None, feed)[0])
+    single = OnnxPipeline(DEFAULT_MODEL_DIR, DEFAULT_MODEL_DIR / VARIANTS["onnx-int8"].file, threads=1)
+    assert single.small_session is single.session and not single._shared  # one core: one session
+    ids, mask = pipeline.tokenize([question])
+    assert np.array_equal(pipeline.embed(ids, mask), encoders["onnx-int8"].encode_queries([question[7:]]))
 
 
 def test_auto_answers_with_the_variant_that_built_the_index_and_bulk_builds_with_bf16_on_amx(monkeypatch, encoders):
