@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -60,13 +62,23 @@ class Query:
     text: str
     language: Language
     terms: tuple[str, ...]  # stemmed content terms, unique, in question order
-    vector: np.ndarray  # the e5 "query: " embedding, L2-normalised
+    # the e5 "query: " embedding, L2-normalised, or its computation still under way (read it as ``vector``)
+    embedding: np.ndarray | Future[np.ndarray]
     lexical_weight: float  # BM25's share of the fused score, in [0, 1]
     mode: Mode = Mode.HYBRID
     filters: Filters | None = None  # outlet / period / article restriction, applied inside both retrievers
     # BM25 statistics of a whole sharded archive, for its shards to score with (None: the index's own)
     lexical_stats: LexicalStats | None = None
     phrases: tuple[str, ...] = ()  # neighbouring terms of the question ("a b"), scored by BM25 as phrases
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The e5 embedding; waits for it while it is still being computed (:func:`analyse`'s ``later``)."""
+        return self.embedding.result() if isinstance(self.embedding, Future) else self.embedding
+
+    def resolved(self) -> Query:
+        """This query with its embedding computed: what is sent to another process."""
+        return replace(self, embedding=self.vector) if isinstance(self.embedding, Future) else self
 
     @property
     def lexical_terms(self) -> tuple[str, ...]:
@@ -88,18 +100,25 @@ class Query:
         return fts_any(self.lexical_terms)
 
 
-def analyse(text: str, encoder: Encoder | None, mode: Mode = Mode.HYBRID) -> Query:
-    """The query for ``text``; only the lexical mode may go without an encoder (and gets no vector)."""
+def analyse(text: str, encoder: Encoder | None, mode: Mode = Mode.HYBRID,
+            later: Callable[[Callable[[], np.ndarray]], Future[np.ndarray]] | None = None) -> Query:
+    """The query for ``text``; only the lexical mode may go without an encoder (and gets no vector).
+
+    ``later`` (an executor's ``submit``): the question is embedded there while the caller goes on, e.g. to
+    BM25, which needs only the terms; the query's ``vector`` waits for it."""
     language = detect_language(text)
     weight = {Mode.DENSE: 0.0, Mode.LEXICAL: 1.0}.get(mode, LEXICAL_WEIGHT[language])
+    embedding: np.ndarray | Future[np.ndarray]
     if mode == Mode.LEXICAL or encoder is None:
         if mode != Mode.LEXICAL:
             raise ValueError(f"mode {mode} needs an encoder")
-        vector = np.zeros(0, np.float32)
+        embedding = np.zeros(0, np.float32)
+    elif later is not None:
+        embedding = later(lambda: encoder.encode_queries([text])[0])
     else:
-        vector = encoder.encode_queries([text])[0]
+        embedding = encoder.encode_queries([text])[0]
     sequence = terms(text)
-    return Query(text=text, language=language, terms=tuple(dict.fromkeys(sequence)), vector=vector,
+    return Query(text=text, language=language, terms=tuple(dict.fromkeys(sequence)), embedding=embedding,
                  lexical_weight=weight, mode=mode, phrases=neighbour_phrases(sequence))
 
 

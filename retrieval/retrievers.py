@@ -35,11 +35,7 @@ class IndexRetriever:
         filters = query.filters if query.filters is not None and query.filters.active else None
         with index.store.snapshot() as conn:  # one read view: every id read below exists in it
             allowed = allowed_passages(conn, filters) if filters else None  # filters act inside both sides
-            if query.uses_dense and allowed is not None:
-                found.dense = dense_within(index, query.vector, filters, allowed, self.candidates, conn)
-            elif query.uses_dense:
-                scores, ids = index.vectors.search(query.vector[None, :], self.candidates)
-                found.dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            # BM25 first: it needs only the terms, while the question may still be embedded (Query.embedding)
             match = query.fts_match() if query.uses_lexical else None
             if match and (allowed is None or len(allowed)):
                 condition = where(filters) if filters else ()
@@ -54,6 +50,11 @@ class IndexRetriever:
                 else:  # one shard of an archive: scored as one index of the whole archive would
                     found.lexical = index.store.lexical_rescored(query.lexical_terms, query.lexical_stats,
                                                                  self.candidates, *condition)
+            if query.uses_dense and allowed is not None:
+                found.dense = dense_within(index, query.vector, filters, allowed, self.candidates, conn)
+            elif query.uses_dense:
+                scores, ids = index.vectors.search(query.vector[None, :], self.candidates)
+                found.dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             wanted = list(dict.fromkeys([pid for pid, _ in found.dense] + [pid for pid, _ in found.lexical]))
             found.passages = index.store.passages(wanted)
             present = np.array([pid for pid in wanted if pid in found.passages], dtype=np.int64)  # FAISS may lag

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from core.filters import Filters
+from models.encoders import cpu_cores
 from retrieval import ranking
 from retrieval.followup import contextualise
 from retrieval.hits import Answer, Hit
@@ -25,6 +27,12 @@ if TYPE_CHECKING:
     from models.reader import Reader
     from models.types import Encoder
     from store.index import Index
+
+
+# Questions are embedded here while the asking thread runs BM25, which needs only the terms: one core each,
+# so the embedding costs no wall time next to BM25 (about 4 ms of an /api/ask, BENCHMARKS.md). Shared by every
+# Searcher of the process; as many workers as cores, as a question's embedding uses one (models/onnx_pipeline.py).
+_EMBEDDING = ThreadPoolExecutor(max_workers=cpu_cores(), thread_name_prefix="question")
 
 
 class Searcher:
@@ -62,6 +70,6 @@ class Searcher:
                filters: Filters | None = None) -> list[Hit]:
         """The top_k passages, best first, with their scores and highlighted sentences."""
         text = question if "followups" in self.skip else contextualise(question, history)
-        query = replace(analyse(text, self.encoder, self.mode), filters=filters)  # the retrievers read them
+        query = replace(analyse(text, self.encoder, self.mode, later=_EMBEDDING.submit), filters=filters)
         found = self.retriever.retrieve(query)
         return ranking.run(self.stages, Ranking(query, found, top_k)).hits

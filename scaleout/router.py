@@ -159,6 +159,7 @@ class FanOutRetriever:
             self._missing(missing)
             query = replace(query, lexical_stats=LexicalStats.total(stats[i] for i in sorted(stats)))
             shards = sorted(stats)  # a shard not in the sums would score its passages with others' numbers
+        query = query.resolved()  # the embedding went on during the statistics' round trip; shards get the vector
         answers, missing = self.shards.gather("retrieve", {i: (query,) for i in shards})
         self._missing(missing)
         return merge_candidates([answers[i] for i in sorted(answers)])

@@ -2,10 +2,13 @@
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
+from retrieval import ranking
 from retrieval.query import Language, Mode, analyse
 from retrieval.searcher import Searcher
+from retrieval.types import Ranking
 from service.schemas import AskResponse
 
 GERMAN = "Wie viele nordkoreanische Soldaten sind in Russland?"
@@ -98,3 +101,21 @@ def test_the_question_is_analysed_once_into_one_query(engine):
     assert query.vector.shape == (engine.encoder.dim,)
     assert "soldi" in " ".join(query.terms) or "soldier" in " ".join(query.terms)
     assert analyse(GERMAN, engine.encoder).lexical_weight == 0.5
+
+
+def test_the_question_is_embedded_while_bm25_runs_with_the_same_answer(engine):
+    """analyse(later=...) leaves the embedding under way (BM25 needs only the terms); the vector, the query sent
+    to another process (resolved) and the answer are what embedding it first gives."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = analyse(GERMAN, engine.encoder, later=pool.submit)
+        assert isinstance(pending.embedding, Future)
+        now = analyse(GERMAN, engine.encoder)
+        assert np.array_equal(pending.vector, now.vector)
+        sent = pending.resolved()
+        assert isinstance(sent.embedding, np.ndarray) and np.array_equal(sent.vector, now.vector)
+        assert now.resolved() is now
+    searcher = engine.searcher  # embeds in the background (retrieval.searcher._EMBEDDING)
+    first = ranking.run(searcher.stages, Ranking(now, searcher.retriever.retrieve(now), 5)).hits
+    assert [h.passage.id for h in searcher.search(GERMAN, top_k=5)] == [h.passage.id for h in first]
