@@ -35,9 +35,8 @@ class Settings(BaseSettings):
     query_prompt: str = "query: "
     passage_prompt: str = "passage: "
     embed_batch_size: int = Field(32, ge=1, le=1024)
-    # Threads of one forward pass (None: every core). One question embeds in 13-14 ms with 2 threads and
-    # 17 ms with 1 here; a service answering several questions at once may do better with 1 per request
-    # (bench/http_latency.py with FUNDSTELLE_ENCODER_THREADS=1).
+    # Threads of one long forward pass (None: every core). A question's pass (up to 128 tokens) runs on one
+    # core whatever this says: there one thread is faster than two (models/onnx_pipeline.SMALL_PASS_TOKENS).
     encoder_threads: int | None = Field(None, ge=1, le=256)
     # The largest page or feed `fundstelle index URL` and `fundstelle watch` fetch (the service fetches nothing).
     fetch_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
