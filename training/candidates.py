@@ -36,9 +36,10 @@ from text.inputs import sentence_input
 
 TOP = 20  # first-stage passages recorded per question
 # of them read by the reader (the fusion reorders these; see training.fusion), each only its best sentence
-# (models.reader.fusion.sentences_to_read; the records below were read at its highlighted sentences). 2 passages: on the XQuAD eval set German hit@1 0.957 and
-# English 0.884 (first stage 0.939 / 0.858; all sentences of 10 passages: 0.971 / 0.901, at ~21 sentences a
-# question instead of 2.4), bundled set equal to reading 10 (training.measure report on records read at 10).
+# (models.reader.fusion.sentences_to_read; the records were read at its highlighted sentences). 2 passages: on
+# the XQuAD eval set German hit@1 0.957 and English 0.884 (first stage 0.939 / 0.858; all sentences of 10
+# passages: 0.971 / 0.901, at ~21 sentences a question instead of 2.4), bundled set equal to reading 10
+# (training.measure report on records read at 10).
 READ = 2
 # The first stage whose scores the fusion was fitted on: the same on every machine (FUNDSTELLE_ENCODER=auto
 # would pick by CPU), so a refit reproduces the committed fusion.json. Setting FUNDSTELLE_ENCODER overrides it.
