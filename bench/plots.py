@@ -34,10 +34,13 @@ DPI = 110
 # No creation date or software version in the PNG's metadata: the same results give the same bytes.
 PNG_METADATA = {"Software": None}
 FUNDSTELLE, TXTAI, OTHER = "#1f77b4", "#ff7f0e", "#7f7f7f"
-def default_encoder(result: dict) -> str:
-    """What FUNDSTELLE_ENCODER=auto (the default) answers questions with (models/encoders.py); on a CPU with AMX it
-    hands bulk indexing to openvino-bf16."""
-    return "onnx-int8"
+# What FUNDSTELLE_ENCODER=auto (the default) answers questions with (models/encoders.py auto_variant).
+DEFAULT_ENCODER = "onnx-int8"
+
+
+def bulk_encoder(result: dict) -> str | None:
+    """What auto hands bulk indexing to on the measured machine: openvino-bf16 where it has AMX (bulk_variant)."""
+    return "openvino-bf16" if "amx_bf16" in result.get("machine", {}).get("isa", []) else None
 
 
 def load(path: Path) -> dict | None:
@@ -229,8 +232,7 @@ def encoder_speed(path: Path, out: Path) -> Path | None:
         return None
     backends = result["backends"]
     names = list(backends)
-    default = default_encoder(result)
-    bulk = "openvino-bf16" if "amx_bf16" in result.get("machine", {}).get("isa", []) else None
+    default, bulk = DEFAULT_ENCODER, bulk_encoder(result)
     colours = [FUNDSTELLE if n in (default, bulk) else OTHER for n in names]
     shown = [f"{n}\n(default)" if n == default else f"{n}\n(bulk, AMX)" if n == bulk else n for n in names]
     fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4.2))

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from models.types import vectors_made_by
+
 if TYPE_CHECKING:
     from models.types import Encoder
 
@@ -39,9 +41,7 @@ class CachingEncoder:
         return self._cached(texts, "query", self.base.encode_queries)
 
     def _key(self, prompt_name: str, text: str) -> str:
-        # vectors_id: a bulk variant's vectors (models.encoders.SentenceEncoder.bulk) are cached apart
-        made_by = getattr(self.base, "vectors_id", self.base.fingerprint)
-        return hashlib.sha1(f"{made_by}\0{prompt_name}\0{text}".encode()).hexdigest()
+        return hashlib.sha1(f"{vectors_made_by(self.base)}\0{prompt_name}\0{text}".encode()).hexdigest()
 
     def _cached(self, texts: list[str], prompt_name: str, encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         if not texts:

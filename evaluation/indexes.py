@@ -17,6 +17,7 @@ from core.documents import Article
 from core.settings import Settings
 from evaluation.datasets import EvalError
 from indexer.pipeline import ArticleIndexer
+from models.types import vectors_made_by
 from store.index import Index
 
 if TYPE_CHECKING:
@@ -36,8 +37,7 @@ def build_key(articles: Sequence[Article], settings: Settings, encoder: Encoder)
     for name in BUILD_MODULES:
         module = importlib.import_module(name)
         digest.update(Path(module.__file__).read_bytes())
-    made_by = getattr(encoder, "vectors_id", encoder.fingerprint)  # with a bulk variant's, if the encoder has one
-    digest.update(f"{settings.passage_target_chars}|{settings.passage_max_chars}|{made_by}".encode())
+    digest.update(f"{settings.passage_target_chars}|{settings.passage_max_chars}|{vectors_made_by(encoder)}".encode())
     for article in articles:
         digest.update(f"{article.doc_id}:{article.content_hash()}\n".encode())
     return digest.hexdigest()[:16]
