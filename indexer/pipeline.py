@@ -29,7 +29,9 @@ from text.inputs import embedding_input, lexical_input, sentence_input
 
 # How sentence vectors are made at index time: "separate" embeds each sentence as the highlighter reads
 # it (a second, shorter pass: about 1.3x the indexing time); "late" would pool the passage's own token
-# embeddings (free) but picked the answering sentence less often (BENCHMARKS.md, "Sentence vectors").
+# embeddings (free) but picked the answering sentence less often; "pooled" would embed the sentences only and
+# make each passage vector their mean (one pass), but dense retrieval lost 0.054 R@1 on XQuAD German
+# (BENCHMARKS.md, "Sentence vectors").
 SENTENCE_METHOD = "separate"
 
 

@@ -59,7 +59,7 @@ TYPICAL_PASSAGE_TOKENS = 128
 MAX_BATCH = 256
 PROBE_BYTES = 1 << 20  # weight files: hash size, head and tail (fast; any re-export changes them)
 EXPORT_DIRS = ("onnx", "openvino")  # where models/export.py writes; not part of the torch weights
-SentenceMethod = Literal["late", "separate"]
+SentenceMethod = Literal["late", "separate", "pooled"]
 EXPORT_HINT = "run `make install` (or `.venv/bin/python -m models.export FOLDER` for the exports)"
 
 
@@ -435,11 +435,13 @@ class SentenceEncoder:
             raise ValueError("spans must have one list per text")
         if method == "late":
             return self._late_chunked(texts, spans, progress)
-        if method != "separate":
-            raise ValueError(f"unknown sentence method {method!r}; use 'late' or 'separate'")
-        passages = self.encode_passages(texts, progress)
+        if method not in ("separate", "pooled"):
+            raise ValueError(f"unknown sentence method {method!r}; use 'late', 'separate' or 'pooled'")
         if sentence_texts is None:
             sentence_texts = [[t[s:e] for s, e in ss] for t, ss in zip(texts, spans, strict=True)]
+        if method == "pooled":
+            return self._pooled(texts, sentence_texts, progress)
+        passages = self.encode_passages(texts, progress)
         todo = [s for ss in sentence_texts if len(ss) > 1 for s in ss]
         vectors = self.encode_passages(todo, progress)
         out, row = [], 0
@@ -452,6 +454,23 @@ class SentenceEncoder:
             else:
                 out.append(passages[i : i + 1].copy() if ss else np.zeros((0, self.dim), np.float32))
         return passages, out
+
+    def _pooled(self, texts: list[str], sentence_texts: list[list[str]],
+                progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One pass over the sentences only: a passage of several sentences gets the length-weighted mean of
+        its sentences' vectors, a passage of one sentence is embedded as it is (its vector is also its
+        sentence's)."""
+        inputs = [ss if len(ss) > 1 else [t] for t, ss in zip(texts, sentence_texts, strict=True)]
+        vectors = self.encode_passages([s for ss in inputs for s in ss], progress)
+        passages = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out, row = [], 0
+        for i, (ss, own) in enumerate(zip(sentence_texts, inputs, strict=True)):
+            rows = vectors[row : row + len(own)]
+            row += len(own)
+            weights = np.array([len(s) for s in own], dtype=np.float32)[:, None]
+            passages[i] = (rows * weights).sum(axis=0)
+            out.append(rows if ss else np.zeros((0, self.dim), np.float32))
+        return _normalise(passages), out
 
     def _late_chunked(self, texts: list[str], spans: list[list[tuple[int, int]]],
                       progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -35,6 +35,8 @@ class Candidates:
 class Evidence:
     span: tuple[int, int]  # the best sentence, offsets within the passage
     cosine: float | None  # the best sentence's cosine with the question; None for a one-sentence passage
+    runner_up: tuple[int, int] | None = None  # the second best sentence by the same score; None: one sentence
+    lead: float = 0.0  # how far the best sentence's score leads the runner-up's
 
 
 class Retriever(Protocol):

@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -129,9 +130,8 @@ def open_index(name: str, articles: list[Article], encoder, settings: Settings, 
     marker = folder / "reader-index.json"
     if marker.is_file() and json.loads(marker.read_text()).get("key") == key:
         return Index.open(folder, encoder)
-    if folder.exists():
-        for path in folder.iterdir():
-            path.unlink()
+    if folder.exists():  # only this tool writes under var/reader/indexes; the lexical index is a folder
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     index = Index.open(folder, encoder, create=True)
     started = time.perf_counter()
@@ -151,7 +151,7 @@ def _xquad_articles(indexes: list[int], lang: str = "de") -> list[Article]:
                     source="XQuAD") for a in indexes for p, par in enumerate(data[a]["paragraphs"])]
 
 
-def _xquad_queries(indexes: list[int], lang: str, kind: str = "answerable") -> list[Query]:
+def xquad_queries(indexes: list[int], lang: str, kind: str = "answerable") -> list[Query]:
     """Questions in ``lang`` on the articles at ``indexes``, with the German answers (parallel files)."""
     german = json.loads((SHARED_DATA / "xquad" / "xquad.de.json").read_text(encoding="utf-8"))["data"]
     asked = json.loads((SHARED_DATA / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]
@@ -202,7 +202,7 @@ def dev_set(languages: tuple[str, ...] = ("de", "en")) -> tuple[list[Article], l
     squad2_docs, squad2_queries = _squad2_dev()
     articles = _xquad_articles(split.part("train")) + squad2_docs + _klexikon_distractors(DISTRACTOR_ARTICLES)
     queries = [q for lang in languages for kind in ("answerable", "removed")
-               for q in _xquad_queries(split.part("dev"), lang, kind)]
+               for q in xquad_queries(split.part("dev"), lang, kind)]
     return articles, queries + squad2_queries
 
 
@@ -212,7 +212,7 @@ def xquad_eval_set(languages: tuple[str, ...] = ("de", "en"), distractors: Path 
 
     indexes = sorted(read_split().eval)
     articles = _xquad_articles(indexes) + gnad_articles(distractors)
-    return articles, [q for lang in languages for q in _xquad_queries(indexes, lang)]
+    return articles, [q for lang in languages for q in xquad_queries(indexes, lang)]
 
 
 def bundled_set(questions: Path = Path("data/questions"), corpus: Path = Path("data/corpus")):

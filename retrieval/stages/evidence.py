@@ -91,8 +91,9 @@ class Highlighter:
                 row += len(spans)
             scores = [float(c) + LEXICAL_WEIGHT * len(wanted & set(terms(passage.text[s:e]))) if wanted else float(c)
                       for c, (s, e, _) in zip(cosines, spans, strict=True)]
-            best = int(np.argmax(scores))
-            out.append(Evidence((spans[best][0], spans[best][1]), float(np.max(cosines))))
+            best, second = sorted(range(len(scores)), key=lambda i: -scores[i])[:2]  # stable: argmax's pick first
+            out.append(Evidence((spans[best][0], spans[best][1]), float(np.max(cosines)),
+                                (spans[second][0], spans[second][1]), scores[best] - scores[second]))
         return out
 
 

@@ -129,6 +129,17 @@ def test_sentence_vectors(encoders, name, method):
     assert int(np.argmax(sentences[0] @ query)) == 0
 
 
+def test_pooled_passage_vectors_are_the_mean_of_their_sentences(encoders):
+    enc = encoders["onnx-int8"] if "onnx-int8" in encoders else next(iter(encoders.values()))
+    spans = [spans_of(p) for p in PASSAGES]
+    passages, sentences = enc.encode_passages_with_sentences(PASSAGES, spans, method="pooled")
+    for text, own, block, vector in zip(PASSAGES, spans, sentences, passages, strict=True):
+        alone = enc.encode_passages([text[s:e] for s, e in own])  # another batch: int8 scales differ a little
+        assert np.all(np.sum(block * alone, axis=1) > 0.99)
+        mean = sum((e - s) * row for (s, e), row in zip(own, block, strict=True))
+        assert np.allclose(vector, mean / np.linalg.norm(mean), atol=1e-5)
+
+
 def test_late_sentence_of_a_one_sentence_passage_is_close_to_the_passage(encoders):
     enc = encoders["torch"]
     text = "Am Wochenende wird es sonnig und warm."

@@ -57,7 +57,7 @@ def test_the_figure_is_marked_in_the_first_answer(reading):
     assert "10.000" in first.passage.text[start:end]
 
 
-def test_a_decisive_first_stage_is_not_read_and_others_are(engine, reading):
+def test_a_decisive_first_stage_keeps_its_order_and_only_its_highlight_is_read(engine, reading):
     plain = Searcher.over(engine.index, engine.encoder, skip={"reader"})
     calls = []
     score = engine.reader.score
@@ -68,11 +68,28 @@ def test_a_decisive_first_stage_is_not_read_and_others_are(engine, reading):
             calls.clear()
             read = reading.ask(question, top_k=5).hits
             if decisive(first[0].confidence, [h.score for h in first[:2]]):
-                assert not calls and [h.passage.id for h in read] == [h.passage.id for h in first]
+                # the first stage's two best sentences of its first passage, to place the highlight; nothing else
+                assert sum(calls) <= 2 and [h.passage.id for h in read] == [h.passage.id for h in first]
+                assert read[0].confidence == first[0].confidence
+                assert [h.highlights for h in read[1:]] == [h.highlights for h in first[1:]]
             else:
                 assert calls and sum(calls) <= 2  # the best sentence of each of the first two passages
     finally:
         engine.reader.score = score
+
+
+def test_the_reader_moves_a_decisive_answers_highlight_to_the_fact(engine, reading):
+    # the first passage is decisive, its best sentence by cosine names the topic ("... der nordkoreanischen
+    # Soldaten"), the runner-up, close behind, holds the figure
+    question, fact = "Wie viele Offiziere sind unter den nordkoreanischen Soldaten?", "500 Offiziere"
+    plain = Searcher.over(engine.index, engine.encoder, skip={"reader"}).ask(question, top_k=3).hits
+    read = reading.ask(question, top_k=3).hits
+    assert decisive(plain[0].confidence, [h.score for h in plain[:2]])
+    assert read[0].passage.id == plain[0].passage.id and read[0].confidence == plain[0].confidence
+    (start, end), = plain[0].highlights
+    assert fact not in plain[0].passage.text[start:end]
+    (start, end), = read[0].highlights
+    assert fact in read[0].passage.text[start:end]
 
 
 def test_the_reader_can_be_switched_off(monkeypatch, engine):
@@ -81,3 +98,28 @@ def test_the_reader_can_be_switched_off(monkeypatch, engine):
     plain = Searcher.over(engine.index, engine.encoder, skip={"reader"})
     assert "reader" not in [stage.name for stage in plain.stages]
     assert "reader" in [stage.name for stage in engine.searcher.stages]
+
+
+def test_the_runner_up_follows_a_widened_passage():
+    from dataclasses import replace
+
+    from retrieval.hits import Hit
+    from retrieval.query import Mode, analyse
+    from retrieval.stages.reading import _runner_up
+    from retrieval.types import Candidates, Evidence, Ranking
+    from store.types import StoredPassage
+
+    text = "Erster Satz. Zweiter Satz. Dritter Satz."
+    stored = StoredPassage(id=7, doc_id="a", ordinal=1, paragraph=1, char_start=100, char_end=100 + len(text),
+                           heading=None, sentences=[(0, 12), (13, 26), (27, 40)], text=text, title="T",
+                           source=None, published=None, url=None)
+    ranking = Ranking(query=analyse("Satz?", None, mode=Mode.LEXICAL),
+                      found=Candidates(passages={7: stored}), top_k=3,
+                      evidence={7: Evidence((0, 12), 0.8, (13, 26))})
+    assert _runner_up(ranking, Hit(stored, 1.0, [(0, 12)]), stored.sentences) == 1
+    before = "Davor. "  # a context window took in the sentence before the passage
+    widened = replace(stored, char_start=100 - len(before), text=before + text,
+                      sentences=[(0, 6)] + [(s + len(before), e + len(before)) for s, e in stored.sentences])
+    assert _runner_up(ranking, Hit(widened, 1.0, [(7, 19)]), widened.sentences) == 2
+    ranking.evidence[7] = Evidence((0, 40), None)  # one sentence: no runner-up
+    assert _runner_up(ranking, Hit(stored, 1.0, [(0, 40)]), stored.sentences) is None
