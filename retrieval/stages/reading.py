@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 # A decisive first passage's two best sentences are read when the best leads the runner-up by less than this
 # (the evidence stage's score: cosine plus the shared-term bonus). Chosen on the gold passages of the XQuAD train
 # articles (`python -m training.highlight`), answering sentence picked (German / English questions): first
-# stage alone 0.832 / 0.797; reading both always 0.862 / 0.841; below a lead of 0.02 0.851 / 0.828, reading
-# 16 % / 38 % of them: most decisive answers stay unread, and cost what the first stage costs.
-CLOSE_SENTENCES = 0.02
+# stage alone 0.843 / 0.789; reading both always 0.862 / 0.838; below a lead of 0.01 0.849 / 0.817, reading
+# 9 % / 19 % of them (0.02: 0.845 / 0.825, reading 16 % / 38 %). Most decisive answers stay unread and cost what
+# the first stage costs: /api/ask with the reader stays within 2x the first stage's p50 (bench/reader_cost.py).
+CLOSE_SENTENCES = 0.01
 
 
 def _logit(p: float) -> float:
