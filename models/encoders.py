@@ -441,9 +441,12 @@ class SentenceEncoder:
             sentence_texts = [[t[s:e] for s, e in ss] for t, ss in zip(texts, spans, strict=True)]
         if method == "pooled":
             return self._pooled(texts, sentence_texts, progress)
-        passages = self.encode_passages(texts, progress)
         todo = [s for ss in sentence_texts if len(ss) > 1 for s in ss]
-        vectors = self.encode_passages(todo, progress)
+        # One decision for both passes, by all the texts of the call: a bulk build's last batch may hold fewer
+        # than BULK_TEXTS passages but many more sentences, and its passages (the longer pass) belong to the build.
+        encoder = self._bulk if self.bulk is not None and len(texts) + len(todo) >= BULK_TEXTS else self
+        passages = encoder._encode(texts, "passage", progress)
+        vectors = encoder._encode(todo, "passage", progress)
         out, row = [], 0
         for i, ss in enumerate(sentence_texts):
             if len(ss) != len(spans[i]):

@@ -291,6 +291,28 @@ def test_bulk_calls_go_to_the_bulk_variant_with_the_same_tokenizer(encoders):
         SentenceEncoder(DEFAULT_MODEL_DIR, "onnx-int8", bulk="openvino-int8")
 
 
+def test_a_bulk_builds_passages_and_sentences_go_to_the_bulk_variant_together(encoders):
+    """The last batch of a bulk build may hold few passages and many sentences: both passes are the build's."""
+    from models.encoders import BULK_TEXTS
+
+    if "openvino-bf16" not in encoders:
+        pytest.skip("openvino-bf16 is not exported here")
+    mixed = SentenceEncoder(DEFAULT_MODEL_DIR, "onnx-int8", bulk="openvino-bf16")
+    texts = PASSAGES[:1] * 8  # 8 passages of 32 sentences each: 264 texts in the call
+    sentences = [[f"Satz {n} von Absatz {i}." for n in range(BULK_TEXTS // 8)] for i in range(8)]
+    spans = [[(0, 1)] * len(own) for own in sentences]
+    calls = []
+    for encoder in (mixed, mixed._bulk):
+        encoder._encode = (lambda original, who: lambda texts, *a: calls.append((who, len(texts))) or
+                           original(texts, *a))(encoder._encode, "bulk" if encoder is not mixed else "int8")
+    mixed.encode_passages_with_sentences(texts, spans, method="separate", sentence_texts=sentences)
+    assert [who for who, _ in calls] == ["bulk", "bulk"] and calls[0][1] == 8  # 8 passages, on bf16 too
+    calls.clear()
+    mixed.encode_passages_with_sentences(texts[:1], [[(0, 1)] * 2], method="separate",
+                                         sentence_texts=[["Eins.", "Zwei."]])
+    assert [who for who, _ in calls] == ["int8", "int8"]  # one written article stays on the serving variant
+
+
 def test_auto_without_exports_names_what_to_run(tmp_path):
     for name in ("modules.json", "config.json"):
         (tmp_path / name).write_bytes((DEFAULT_MODEL_DIR / name).read_bytes())
