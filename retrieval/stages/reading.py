@@ -10,8 +10,9 @@ continues it); its confidence is the probability on the product's fixed scale: s
 threshold fitted for the question's language sits at 0.5, as :mod:`retrieval.stages.confidence`'s does.
 Passages below the read ones keep the first stage's order, never more confident than the one above them.
 When the first stage is decisive (its best passage sure and well ahead: :func:`models.reader.fusion.decisive`)
-nothing is read and its answer stands: measured to change no first answer, and half of the German questions
-are answered at the first stage's cost.
+its order and confidence stand: measured to change no first answer, and half of the German questions are
+answered at the first stage's cost. Where the first passage's two best sentences are close
+(:data:`CLOSE_SENTENCES`), the reader also reads the runner-up, for the highlight only.
 """
 
 from __future__ import annotations
@@ -83,15 +84,19 @@ class Reading:
         spans = [h.passage.sentences or [(0, len(h.passage.text))] for h in chosen]
         read = [sentences_to_read(own, h.highlights[0] if h.highlights else None) for h, own in zip(chosen, spans,
                                                                                                    strict=True)]
+        # the first passage's runner-up sentence, when close, is read for the highlight only: the fusion was
+        # fitted on one sentence a passage, so its feature stays the first stage's best sentence's logit
+        extra = _close_runner_up(ranking, chosen[0], spans[0], read[0])
+        places = [[*read[0], *([extra] if extra is not None else [])], *read[1:]]
         inputs = [sentence_input(h.passage.title, h.passage.text[own[i][0] : own[i][1]])
-                  for h, own, which in zip(chosen, spans, read, strict=True) for i in which]
+                  for h, own, which in zip(chosen, spans, places, strict=True) for i in which]
         logits = self.reader.score(ranking.query.text, inputs)  # one call for the question
         best, at, row = [], [], 0
-        for which in read:
-            part = logits[row : row + len(which)]
-            best.append(float(part.max()))
-            at.append(which[int(part.argmax())])
-            row += len(which)
+        for which, place in zip(read, places, strict=True):
+            part = logits[row : row + len(place)]
+            best.append(float(part[: len(which)].max()))
+            at.append(place[int(part.argmax())])
+            row += len(place)
         features = feature_rows(best, [h.score for h in chosen], [h.confidence for h in chosen])
         fused = probabilities(features, self.fusion).tolist()
         threshold = self.threshold(ranking.query.language)
@@ -111,10 +116,8 @@ class Reading:
         often wins by cosine while the next or the previous one holds the fact."""
         spans = hit.passage.sentences or [(0, len(hit.passage.text))]
         current = sentences_to_read(spans, hit.highlights[0] if hit.highlights else None)
-        other = _runner_up(ranking, hit, spans)
-        if len(current) != 1 or other is None or other == current[0]:
-            return hit
-        if ranking.evidence[hit.passage.id].lead >= CLOSE_SENTENCES:
+        other = _close_runner_up(ranking, hit, spans, current)
+        if other is None:
             return hit
         pair = [sentence_input(hit.passage.title, hit.passage.text[spans[i][0] : spans[i][1]])
                 for i in (current[0], other)]
@@ -123,6 +126,15 @@ class Reading:
             return hit
         span = linked_span(hit.passage.text, spans, other) if self.link else spans[other]
         return replace(hit, highlights=[span, *hit.highlights[1:]])
+
+
+def _close_runner_up(ranking: Ranking, hit: Hit, spans: list[tuple[int, int]], read: list[int]) -> int | None:
+    """The first stage's second best sentence of ``hit`` when the best (the one sentence in ``read``) leads it by
+    less than :data:`CLOSE_SENTENCES`; else None."""
+    other = _runner_up(ranking, hit, spans)
+    if len(read) != 1 or other is None or other == read[0]:
+        return None
+    return other if ranking.evidence[hit.passage.id].lead < CLOSE_SENTENCES else None
 
 
 def _runner_up(ranking: Ranking, hit: Hit, spans: list[tuple[int, int]]) -> int | None:

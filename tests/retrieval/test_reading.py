@@ -73,7 +73,8 @@ def test_a_decisive_first_stage_keeps_its_order_and_only_its_highlight_is_read(e
                 assert read[0].confidence == first[0].confidence
                 assert [h.highlights for h in read[1:]] == [h.highlights for h in first[1:]]
             else:
-                assert calls and sum(calls) <= 2  # the best sentence of each of the first two passages
+                # the best sentence of each of the first two passages, and the first one's runner-up when close
+                assert calls and sum(calls) <= 3
     finally:
         engine.reader.score = score
 
