@@ -104,6 +104,18 @@ def contains(text: str, answers: Iterable[str]) -> bool:
 
 
 # -- indexes ------------------------------------------------------------------------------------
+def training_encoder():
+    """(encoder, settings) the records are made with: :data:`TRAINING_ENCODER` unless FUNDSTELLE_ENCODER names
+    one, behind the embedding cache under :data:`WORK`."""
+    from evaluation.cache import CachingEncoder
+    from models.encoders import load_encoder
+
+    settings = Settings()
+    if settings.encoder == "auto":
+        settings = settings.model_copy(update={"encoder": TRAINING_ENCODER})
+    return CachingEncoder(load_encoder(settings), WORK / "embeddings.sqlite3"), settings
+
+
 def _code_digest() -> str:
     """The code that decides what an index holds (cleaning, chunking, inputs, the pipeline, the store)."""
     root = Path(__file__).resolve().parent.parent

@@ -26,23 +26,17 @@ MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, float("inf"))
 def rows(name: str, log=print) -> list[dict]:
     """One row per (question, gold passage): which of the first stage's two best sentences hold the answer,
     the best one's lead, and the reader's logits for both."""
-    from core.settings import Settings
-    from evaluation.cache import CachingEncoder
-    from models.encoders import load_encoder
     from models.reader import Reader
     from models.reader.recipe import SERVING_DIR
     from retrieval.query import analyse
     from retrieval.stages.evidence import Highlighter
     from text.inputs import sentence_input
-    from training.candidates import SETS, TRAINING_ENCODER, WORK, contains, open_index, xquad_queries
+    from training.candidates import SETS, WORK, contains, open_index, training_encoder, xquad_queries
     from training.data import read_split
 
     split = read_split()
     articles, _ = SETS[name]()
-    settings = Settings()
-    if settings.encoder == "auto":
-        settings = settings.model_copy(update={"encoder": TRAINING_ENCODER})
-    encoder = CachingEncoder(load_encoder(settings), WORK / "embeddings.sqlite3")
+    encoder, settings = training_encoder()
     index = open_index(name, articles, encoder, settings, log=log)
     parts = sorted(split.train) if name == "dev" else sorted(split.eval)
     queries = [q for lang in ("de", "en") for q in xquad_queries(parts, lang)]

@@ -26,7 +26,6 @@ from training.candidates import (
     READ,
     SETS,
     TOP,
-    TRAINING_ENCODER,
     WORK,
     Asked,
     Candidate,
@@ -36,6 +35,7 @@ from training.candidates import (
     open_index,
     read,
     save,
+    training_encoder,
 )
 from training.fusion import Fusion, fit
 
@@ -52,17 +52,11 @@ def _read_path(name: str, tag: str) -> Path:
 
 
 def first_stage(name: str, log=print) -> Path:
-    from core.settings import Settings
-    from evaluation.cache import CachingEncoder
-    from models.encoders import load_encoder
     from retrieval.retrievers import IndexRetriever
     from retrieval.searcher import Searcher
 
     articles, queries = SETS[name]()
-    settings = Settings()
-    if settings.encoder == "auto":
-        settings = settings.model_copy(update={"encoder": TRAINING_ENCODER})
-    encoder = CachingEncoder(load_encoder(settings), WORK / "embeddings.sqlite3")
+    encoder, settings = training_encoder()
     index = open_index(name, articles, encoder, settings, log=log)
     searcher = Searcher(IndexRetriever(index), encoder)
     encoder.encode_queries([q.text for q in queries])  # batched, into the cache
