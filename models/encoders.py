@@ -15,6 +15,8 @@ passage, computed at index time so a question never waits for sentence embedding
   tokens, from the same forward pass as the passage vector; costs nothing extra.
 - ``"separate"``: embed each sentence on its own (as the query-time highlighter does); a second
   forward pass over all sentences.
+- ``"pooled"``: embed the sentences only; a passage's vector is the length-weighted mean of its sentences'
+  (one pass, but dense retrieval loses: BENCHMARKS.md, "Sentence vectors").
 
 The fingerprint tells variants apart whenever their vectors differ (backend + the exported
 file's digest), and the torch variant keeps the fingerprint the old ``indexer.embedding.Embedder``
