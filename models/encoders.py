@@ -396,9 +396,11 @@ class SentenceEncoder:
         return self._encode(texts, "query")
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        if self.bulk is not None and len(texts) >= BULK_TEXTS:
-            return self._bulk.encode_passages(texts, progress)
-        return self._encode(texts, "passage", progress)
+        return self._variant_for(len(texts))._encode(texts, "passage", progress)
+
+    def _variant_for(self, texts: int) -> SentenceEncoder:
+        """Who embeds a call of ``texts`` passages: the bulk variant for a bulk build's call, else this encoder."""
+        return self._bulk if self.bulk is not None and texts >= BULK_TEXTS else self
 
     @cached_property
     def _bulk(self) -> SentenceEncoder:
@@ -446,7 +448,7 @@ class SentenceEncoder:
         todo = [s for ss in sentence_texts if len(ss) > 1 for s in ss]
         # One decision for both passes, by all the texts of the call: a bulk build's last batch may hold fewer
         # than BULK_TEXTS passages but many more sentences, and its passages (the longer pass) belong to the build.
-        encoder = self._bulk if self.bulk is not None and len(texts) + len(todo) >= BULK_TEXTS else self
+        encoder = self._variant_for(len(texts) + len(todo))
         passages = encoder._encode(texts, "passage", progress)
         vectors = encoder._encode(todo, "passage", progress)
         out, row = [], 0

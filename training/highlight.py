@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.types import StoredPassage
 
 MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, float("inf"))
 
@@ -31,7 +34,7 @@ def rows(name: str, log=print) -> list[dict]:
     from retrieval.query import analyse
     from retrieval.stages.evidence import Highlighter
     from text.inputs import sentence_input
-    from training.candidates import SETS, WORK, contains, open_index, training_encoder, xquad_queries
+    from training.candidates import SETS, contains, open_index, training_encoder, xquad_queries
     from training.data import read_split
 
     split = read_split()
@@ -41,15 +44,14 @@ def rows(name: str, log=print) -> list[dict]:
     parts = sorted(split.train) if name == "dev" else sorted(split.eval)
     queries = [q for lang in ("de", "en") for q in xquad_queries(parts, lang)]
     encoder.encode_queries([q.text for q in queries])
-    with sqlite3.connect(WORK / "indexes" / name / "fundstelle.sqlite3") as db:
-        by_doc: dict[str, list[int]] = {}
-        for pid, doc in db.execute("SELECT id, doc_id FROM passages"):
-            by_doc.setdefault(doc, []).append(pid)
+    by_doc: dict[str, list[StoredPassage]] = {}
+    for passage in index.store.passages(index.store.passage_ids().tolist()).values():
+        by_doc.setdefault(passage.doc_id, []).append(passage)
     highlighter, reader = Highlighter(encoder), Reader(SERVING_DIR)
     out = []
     for q in queries:
         query = analyse(q.text, encoder)
-        for passage in index.store.passages(by_doc[next(iter(q.gold))]).values():
+        for passage in by_doc[next(iter(q.gold))]:
             if len(passage.sentences) < 2 or not contains(passage.text, q.answers):
                 continue
             if not any(contains(passage.text[s:e], q.answers) for s, e in passage.sentences):

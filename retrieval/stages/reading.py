@@ -88,8 +88,7 @@ class Reading:
         # fitted on one sentence a passage, so its feature stays the first stage's best sentence's logit
         extra = _close_runner_up(ranking, chosen[0], spans[0], read[0])
         places = [[*read[0], *([extra] if extra is not None else [])], *read[1:]]
-        inputs = [sentence_input(h.passage.title, h.passage.text[own[i][0] : own[i][1]])
-                  for h, own, which in zip(chosen, spans, places, strict=True) for i in which]
+        inputs = [_reading_input(h, own[i]) for h, own, which in zip(chosen, spans, places, strict=True) for i in which]
         logits = self.reader.score(ranking.query.text, inputs)  # one call for the question
         best, at, row = [], [], 0
         for which, place in zip(read, places, strict=True):
@@ -119,13 +118,16 @@ class Reading:
         other = _close_runner_up(ranking, hit, spans, current)
         if other is None:
             return hit
-        pair = [sentence_input(hit.passage.title, hit.passage.text[spans[i][0] : spans[i][1]])
-                for i in (current[0], other)]
-        logits = self.reader.score(ranking.query.text, pair)
+        logits = self.reader.score(ranking.query.text, [_reading_input(hit, spans[i]) for i in (current[0], other)])
         if logits[1] <= logits[0]:
             return hit
         span = linked_span(hit.passage.text, spans, other) if self.link else spans[other]
         return replace(hit, highlights=[span, *hit.highlights[1:]])
+
+
+def _reading_input(hit: Hit, span: tuple[int, int]) -> str:
+    """What the reader reads of one sentence of ``hit``'s passage (as it was trained: text.inputs.sentence_input)."""
+    return sentence_input(hit.passage.title, hit.passage.text[span[0] : span[1]])
 
 
 def _close_runner_up(ranking: Ranking, hit: Hit, spans: list[tuple[int, int]], read: list[int]) -> int | None:
