@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # question's BM25 grows well below linearly with the archive: 1.5 ms at 1M passages against FTS5's 59 ms),
     # "fts5" asks SQLite's FTS5 alone (it scans every passage holding a question term). Same ranking.
     lexical: Literal["tantivy", "fts5"] = "tantivy"
+    # How indexing makes the sentence vectors the highlight and the sentence evidence read (models/encoders.py):
+    # "separate" embeds every sentence on its own, a second pass about as long as the passages'; "late" pools them
+    # from the passages' own pass (late chunking): indexing about twice as fast, at 0.017 of R@1 on XQuAD German and
+    # 0.046 with English questions (BENCHMARKS.md, "Sentence vectors"). Applies to what is embedded while it is set.
+    sentence_vectors: Literal["separate", "late"] = "separate"
     # The reading stage (retrieval/stages/reading.py): a model trained here reads the first passages, orders them
     # with the first stage, marks the answer and gives the confidence. "off" answers with the first stage alone
     # (to measure both side by side: `fundstelle eval` reports both).

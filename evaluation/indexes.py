@@ -38,6 +38,8 @@ def build_key(articles: Sequence[Article], settings: Settings, encoder: Encoder)
         module = importlib.import_module(name)
         digest.update(Path(module.__file__).read_bytes())
     digest.update(f"{settings.passage_target_chars}|{settings.passage_max_chars}|{vectors_made_by(encoder)}".encode())
+    if settings.sentence_vectors != "separate":  # (the default keeps the keys indexes were cached under)
+        digest.update(f"|sentences:{settings.sentence_vectors}".encode())
     for article in articles:
         digest.update(f"{article.doc_id}:{article.content_hash()}\n".encode())
     return digest.hexdigest()[:16]

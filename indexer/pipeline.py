@@ -27,11 +27,11 @@ from text.chunking import chunk
 from text.cleaning import clean
 from text.inputs import embedding_input, lexical_input, sentence_input
 
-# How sentence vectors are made at index time: "separate" embeds each sentence as the highlighter reads
-# it (a second, shorter pass: about 1.3x the indexing time); "late" would pool the passage's own token
-# embeddings (free) but picked the answering sentence less often; "pooled" would embed the sentences only and
-# make each passage vector their mean (one pass), but dense retrieval lost 0.054 R@1 on XQuAD German
-# (BENCHMARKS.md, "Sentence vectors").
+# How sentence vectors are made at index time (Settings.sentence_vectors): "separate" embeds each sentence as
+# the highlighter reads it (a second, shorter pass: about 1.9x the passages' time in all); "late" pools the
+# passage's own token vectors (no second pass) but picks the answering sentence less often. ("pooled", the
+# sentences only with each passage vector their mean, is not offered: dense retrieval lost 0.054 R@1 on XQuAD
+# German; BENCHMARKS.md, "Sentence vectors".)
 SENTENCE_METHOD = "separate"
 
 
@@ -83,18 +83,19 @@ def unembedded(article: Article, settings: Settings) -> tuple[list[Passage], lis
             [lexical_input(article.title, p.heading, p.text) for p in passages])
 
 
-def embed_parts(encoder, articles: list[Article],
-                parts: list[tuple[list[Passage], list[str], list[list[str]]]]) -> list[Prepared]:
+def embed_parts(encoder, articles: list[Article], parts: list[tuple[list[Passage], list[str], list[list[str]]]],
+                sentence_vectors: str = SENTENCE_METHOD) -> list[Prepared]:
     """Embed what :func:`unembedded` left out, all passages of ``articles`` in one call: the passage
-    vectors and, from the same forward pass, one vector per sentence (for the highlight, so a question
-    never waits for sentences to be embedded)."""
+    vectors and one vector per sentence (for the highlight, so a question never waits for sentences to be
+    embedded), each sentence embedded on its own or, with ``sentence_vectors="late"``, pooled from its
+    passage's forward pass."""
     passages = [p for ps, _, _ in parts for p in ps]
     inputs = [text for _, texts, _ in parts for text in texts]
     spans = [passage_spans(text, p.text, p.sentences) for p, text in zip(passages, inputs, strict=True)]
     titles = [article.title for article, (own, _, _) in zip(articles, parts, strict=True) for _ in own]
     sentence_texts = [[sentence_input(title, p.text[s:e]) for s, e in p.sentences or [(0, len(p.text))]]
                       for p, title in zip(passages, titles, strict=True)]
-    vectors, sentences = encoder.encode_passages_with_sentences(inputs, spans, method=SENTENCE_METHOD,
+    vectors, sentences = encoder.encode_passages_with_sentences(inputs, spans, method=sentence_vectors,
                                                                 sentence_texts=sentence_texts)
     prepared, row = [], 0
     for article, (own, _, terms) in zip(articles, parts, strict=True):
@@ -118,7 +119,8 @@ class ArticleIndexer:
         return passages_of(article, self.settings)
 
     def prepare(self, articles: list[Article]) -> list[Prepared]:
-        return embed_parts(self.index.embedder, articles, [unembedded(a, self.settings) for a in articles])
+        return embed_parts(self.index.embedder, articles, [unembedded(a, self.settings) for a in articles],
+                           self.settings.sentence_vectors)
 
     def _commit(self, prepared: list[Prepared], create_only: bool = False) -> UpsertResult:
         """One SQLite transaction under the cross-process write lock."""

@@ -12,7 +12,8 @@ Every variant returns L2-normalised float32 rows, queries and passages with the 
 passage, computed at index time so a question never waits for sentence embeddings:
 
 - ``"late"`` (late chunking): mean-pool the passage's own token embeddings over each sentence's
-  tokens, from the same forward pass as the passage vector; costs nothing extra.
+  tokens, from the same forward pass as the passage vector; costs nothing extra (every variant: the lean
+  pipelines pool ONNX Runtime's or OpenVINO's token vectors, the others sentence-transformers').
 - ``"separate"``: embed each sentence on its own (as the query-time highlighter does); a second
   forward pass over all sentences.
 - ``"pooled"``: embed the sentences only; a passage's vector is the length-weighted mean of its sentences'
@@ -45,6 +46,7 @@ from models.onnx_pipeline import (
     LeanPipeline,
     OnnxPipeline,
     lean_pipeline_fits,
+    mean_pooled,
     session_options,
 )
 
@@ -481,10 +483,42 @@ class SentenceEncoder:
 
     def _late_chunked(self, texts: list[str], spans: list[list[tuple[int, int]]],
                       progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-        """One forward pass per batch; sentence vectors = mean of the passage's token embeddings
-        whose characters overlap the sentence (the prompt's and special tokens never do)."""
+        """One forward pass over the passages; a sentence's vector is the mean of the passage's token vectors
+        whose characters overlap it (the prompt's and special tokens never do), a one-sentence passage's is
+        the passage vector (as ``"separate"`` gives it). Batched by tokens like every pass; the variant that
+        embeds passages (the bulk one for many) does it, through sentence-transformers where it has no lean
+        pipeline."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32), []
+        # The call counted as "separate" counts it (passages and their sentences), so a build's calls go to the
+        # same variant either way: 64 one-passage articles are a bulk build's batch too.
+        encoder = self._variant_for(len(texts) + sum(len(own) for own in spans if len(own) > 1))
+        if encoder.pipeline is None:
+            return encoder._late_chunked_torch(texts, spans, progress)
+        from tqdm import tqdm
+
+        prompt = self.prompts["passage"]
+        lengths = encoder._token_lengths(texts, "passage")
+        order = np.argsort(-lengths, kind="stable")  # longest first: a batch pads to its first text
+        passages = np.empty((len(texts), self.dim), dtype=np.float32)
+        sentences: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        batches = token_batches(lengths[order], encoder.token_budget, encoder.max_batch)
+        for start, stop in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
+            rows = order[start:stop]
+            raw = [prompt + texts[i] for i in rows]
+            with encoder._tokenizer_lock:
+                ids, mask, offsets = encoder.pipeline.tokenize_with_offsets(raw)
+            tokens = encoder.pipeline.token_vectors(ids, mask)
+            vectors = mean_pooled(tokens, mask)
+            for row, i in enumerate(rows):
+                passages[i] = vectors[row]
+                sentences[i] = _span_vectors(tokens[row], mask[row], offsets[row], spans[i],
+                                             _prompt_shift(prompt, raw[row]), vectors[row])
+        return passages, sentences
+
+    def _late_chunked_torch(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                            progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """:meth:`_late_chunked` through sentence-transformers' model (the variants without a lean pipeline)."""
         import torch
         from tqdm import tqdm
 
@@ -497,29 +531,43 @@ class SentenceEncoder:
         for batch in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
             # Exactly what sentence-transformers' Transformer.tokenize does (it strips), plus offsets.
             raw = [prompt + texts[i] for i in batch]
-            stripped = [t.strip() for t in raw]
             with self._tokenizer_lock:
                 features = model.tokenizer(
-                    stripped, padding=True, truncation="longest_first", max_length=model.max_seq_length,
-                    return_tensors="pt", return_offsets_mapping=True,
+                    [t.strip() for t in raw], padding=True, truncation="longest_first",
+                    max_length=model.max_seq_length, return_tensors="pt", return_offsets_mapping=True,
                 )
             offsets = features.pop("offset_mapping").numpy()
             with torch.inference_mode():
                 out = model.forward(dict(features))
             tokens = out["token_embeddings"].float().numpy()
-            mask = out["attention_mask"].numpy().astype(bool)
-            passage_vectors = _normalise(out["sentence_embedding"].float().numpy())
+            mask = out["attention_mask"].numpy()
+            vectors = _normalise(out["sentence_embedding"].float().numpy())
             for row, i in enumerate(batch):
-                passages[i] = passage_vectors[row]
-                shift = len(prompt) - (len(raw[row]) - len(raw[row].lstrip()))
-                start, end = offsets[row, :, 0], offsets[row, :, 1]
-                real = mask[row] & (end > start)
-                pooled = []
-                for s, e in spans[i]:
-                    take = real & (start < e + shift) & (end > s + shift)
-                    pooled.append(tokens[row][take].mean(axis=0) if take.any() else passage_vectors[row])
-                sentences[i] = _normalise(np.stack(pooled)) if pooled else np.zeros((0, self.dim), np.float32)
+                passages[i] = vectors[row]
+                sentences[i] = _span_vectors(tokens[row], mask[row], offsets[row], spans[i],
+                                             _prompt_shift(prompt, raw[row]), vectors[row])
         return passages, sentences
+
+
+def _prompt_shift(prompt: str, raw: str) -> int:
+    """Where a passage's character 0 sits in the text the tokenizer saw: after the prompt, less the leading
+    whitespace that was stripped."""
+    return len(prompt) - (len(raw) - len(raw.lstrip()))
+
+
+def _span_vectors(tokens: np.ndarray, mask: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]],
+                  shift: int, passage: np.ndarray) -> np.ndarray:
+    """One unit row per span: the mean of the real tokens overlapping it (the passage vector when none does,
+    or when the passage is one sentence)."""
+    if len(spans) <= 1:
+        return passage[None, :].copy() if spans else np.zeros((0, passage.shape[0]), np.float32)
+    start, end = offsets[:, 0], offsets[:, 1]
+    real = mask.astype(bool) & (end > start)
+    rows = []
+    for s, e in spans:
+        take = real & (start < e + shift) & (end > s + shift)
+        rows.append(tokens[take].mean(axis=0) if take.any() else passage)
+    return _normalise(np.stack(rows))
 
 
 # sentence-transformers modules that pass on the width they are given; any other (Dense, ...) may change it

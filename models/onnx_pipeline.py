@@ -116,18 +116,34 @@ class LeanPipeline:
         encoded = self._encoded(texts)
         return np.fromiter((sum(e.attention_mask) for e in encoded), dtype=np.int64, count=len(texts))
 
+    def tokenize_with_offsets(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Token ids, attention mask and each token's (start, end) characters in its text as stripped
+        ((0, 0) for special and padding tokens): what late chunking pools sentences by."""
+        encoded = self._encoded(texts)
+        return (np.asarray([e.ids for e in encoded], dtype=np.int64),
+                np.asarray([e.attention_mask for e in encoded], dtype=np.int64),
+                np.asarray([e.offsets for e in encoded], dtype=np.int64))
+
     def _last_hidden_state(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
-    def embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def token_vectors(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The model's last hidden state: (rows, tokens, dim) float32."""
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        tokens = self._last_hidden_state(feed)  # (rows, tokens, dim)
-        weights = mask[..., None].astype(np.float32)
-        pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
+        return self._last_hidden_state(feed)
+
+    def embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return mean_pooled(self.token_vectors(ids, mask), mask)
+
+
+def mean_pooled(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The folder's Pooling(mean) and Normalize: one unit row per text from its token vectors."""
+    weights = mask[..., None].astype(np.float32)
+    pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 # A forward pass of at most this many tokens (rows x padded length: a question) runs on one core. Below it a

@@ -137,13 +137,15 @@ class _Embedder:
         from models.encoders import load_encoder
 
         self.encoder = load_encoder(settings, built_with)  # the archive's variant (auto: bulk by this CPU)
+        self.sentence_vectors = settings.sentence_vectors
 
     def __call__(self, batch: dict) -> dict:
         from indexer.pipeline import embed_parts
 
         items = [pickle.loads(b) for b in batch["item"]]
         todo = [x for x in items if x[0] == "chunked"]
-        prepared = iter(embed_parts(self.encoder, [x[2] for x in todo], [x[3] for x in todo]) if todo else [])
+        prepared = iter(embed_parts(self.encoder, [x[2] for x in todo], [x[3] for x in todo], self.sentence_vectors)
+                        if todo else [])
         out = [("prepared", x[1], next(prepared)) if x[0] == "chunked" else x for x in items]
         return {"item": [pickle.dumps(x) for x in out]}
 

@@ -271,7 +271,8 @@ class ShardedEngine:
         return None if document is None else len(document["passages"])
 
     def prepare(self, article: Article) -> Prepared:
-        return embed_parts(self.encoder, [article], [unembedded(article, self.settings)])[0]
+        return embed_parts(self.encoder, [article], [unembedded(article, self.settings)],
+                           self.settings.sentence_vectors)[0]
 
     def commit(self, prepared: Prepared, create_only: bool) -> tuple[str, int]:
         doc_id = prepared.article.doc_id

@@ -134,7 +134,7 @@ def open_index(name: str, articles: list[Article], encoder, settings: Settings, 
     from store.index import Index
 
     digest = hashlib.sha256(f"{encoder.fingerprint}|{settings.passage_target_chars}|"
-                            f"{settings.passage_max_chars}|{_code_digest()}".encode())
+                            f"{settings.passage_max_chars}|{settings.sentence_vectors}|{_code_digest()}".encode())
     for article in articles:
         digest.update(f"{article.doc_id}:{article.content_hash()}\n".encode())
     key = digest.hexdigest()[:16]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from filelock import FileLock
 
@@ -11,7 +12,7 @@ from core.errors import WriteBusy
 from core.settings import Settings
 from indexer.ingest.readers import ReadError
 from indexer.ingest.schema import ArticleIn
-from indexer.pipeline import ArticleIndexer
+from indexer.pipeline import ArticleIndexer, embed_parts, unembedded
 from store.index import LOCK_NAME, Index
 from tests.durability.articles import article
 
@@ -95,3 +96,18 @@ def test_a_busy_lock_is_waited_for_then_refused_and_never_breaks_a_save(index):
         assert index.save_vectors(timeout=0.2) is False  # best effort: skipped, not raised
     assert index.save_vectors() is True
     assert index.counts() == (1, 1) and index.check() == []
+
+
+@pytest.mark.parametrize("method", ["separate", "late"])
+def test_sentence_vectors_are_made_as_the_settings_say(index, counting, method):
+    """FUNDSTELLE_SENTENCE_VECTORS: each sentence embedded on its own, or pooled from its passage's forward pass
+    (late chunking); the index stores what was asked for."""
+    settings = Settings(index_dir=index.folder, sentence_vectors=method)
+    chosen = as_article(3)
+    ArticleIndexer(index, settings).run([chosen])
+    stored, = index.store.passages(index.store.passage_ids().tolist()).values()
+    assert len(stored.sentences) == 3
+    made = {way: embed_parts(counting.inner, [chosen], [unembedded(chosen, settings)], way)[0].sentence_vectors[0]
+            for way in ("separate", "late")}
+    assert np.sum(made["separate"] * made["late"], axis=1).min() < 0.99  # the two ways differ
+    assert np.sum(stored.sentence_vectors * made[method], axis=1).min() > 0.995  # (stored as 8 bits and a scale)
