@@ -49,12 +49,14 @@ def load(path: Path) -> dict | None:
 
 def measured_on(path: Path, result: dict) -> str:
     """The date of a measurement: the file's own ``date``, else the day of the commit that last changed it,
-    else (not committed yet) the day the file was written."""
+    else (not committed yet, or changed since) the day the file was written."""
     if result.get("date"):
         return str(result["date"])[:10]
     try:
-        day = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", str(path)], cwd=ROOT,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        day = "" if changed else subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=ROOT,
+                                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         day = ""
     return day or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()
@@ -98,6 +100,8 @@ def label_bars(ax, bars, fmt: str, inside: bool = False) -> None:
 # -- quality and speed against txtai --------------------------------------------------------------------
 SYSTEM_LABELS = {"fundstelle-auto-reader": "Fundstelle\n(as shipped)", "fundstelle-auto": "Fundstelle\n(no reader)",
                  "fundstelle-onnx-int8-reader": "int8 only\n(no AMX)", "fundstelle-onnx-int8": "int8 only\n(no reader)",
+                 "fundstelle-auto-late-reader": "late\nsentences",
+                 "fundstelle-onnx-int8-late-reader": "late, int8\n(no AMX)",
                  "fundstelle-torch": "torch fp32\n(no reader)",
                  "txtai-exact": "txtai hybrid\n(exact)", "txtai-default": "txtai hybrid\n(its default)"}
 
@@ -110,7 +114,7 @@ def quality_vs_txtai(path: Path, out: Path) -> Path | None:
     names = list(runs)
     labels = [SYSTEM_LABELS.get(n, n) for n in names]
     colours = [FUNDSTELLE if n.startswith("fundstelle") else TXTAI for n in names]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    fig, axes = plt.subplots(2, 2, figsize=(14, 8.5))
 
     ax = axes[0][0]
     metrics = [("de", "r5", "German R@5"), ("de", "mrr10", "German MRR@10"),
@@ -130,12 +134,12 @@ def quality_vs_txtai(path: Path, out: Path) -> Path | None:
     for ax, key, title, fmt in ((axes[0][1], "search_p50_ms", "Search, one question, p50 ms (lower is better)",
                                  "{:.0f}"),
                                 (axes[1][0], "passages_per_s", "Indexing, passages/s (higher is better; Fundstelle "
-                                 "also embeds every sentence)", "{:.1f}"),
+                                 "embeds every sentence too, unless late)", "{:.1f}"),
                                 (axes[1][1], "peak_rss_mb", "Peak memory of the process, MB (lower is better)",
                                  "{:.0f}")):
         bars = ax.bar(range(len(names)), [runs[n][key] for n in names], color=colours)
         label_bars(ax, bars, fmt)
-        ax.set_xticks(range(len(names)), labels, fontsize=8)
+        ax.set_xticks(range(len(names)), labels, fontsize=7)
         ax.set_title(title, fontsize=10)
         ax.margins(y=0.15)
 

@@ -17,6 +17,9 @@ Systems (each in its own subprocess, so peak RSS is not mixed; run one after ano
   ``Searcher.search(q, 10)``;
 - ``fundstelle-onnx-int8-reader``, ``fundstelle-onnx-int8``: the same with ONNX Runtime's int8 encoder (what
   ``auto`` gives a CPU without AMX);
+- ``fundstelle-auto-late-reader``, ``fundstelle-onnx-int8-late-reader``: the first and the third with
+  ``FUNDSTELLE_SENTENCE_VECTORS=late`` (sentence vectors pooled from the passages' own pass: one pass, no second
+  one over the sentences);
 - ``fundstelle-torch``: the same with the fp32 torch encoder (txtai's model runtime);
 - ``txtai-exact``: ``Embeddings(content=True, hybrid=True)``, sentence-transformers on the model folder,
   FAISS ``IDMap,Flat``;
@@ -46,7 +49,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SYSTEMS = ("fundstelle-auto-reader", "fundstelle-auto", "fundstelle-onnx-int8-reader", "fundstelle-onnx-int8",
-           "fundstelle-torch", "txtai-exact", "txtai-default")
+           "fundstelle-auto-late-reader", "fundstelle-onnx-int8-late-reader", "fundstelle-torch", "txtai-exact",
+           "txtai-default")
 TOP_K = 10
 TXTAI_FAISS = {"txtai-exact": {"backend": "faiss", "faiss": {"components": "IDMap,Flat"}},
                "txtai-default": {}}
@@ -97,14 +101,14 @@ def _ask_all(search, questions: dict) -> dict:
             "searches": len(timings), "quality": quality}
 
 
-def run_fundstelle(encoder_name: str, articles, questions, read: bool = False) -> dict:
+def run_fundstelle(encoder_name: str, articles, questions, read: bool = False, late: bool = False) -> dict:
     from core.settings import Settings
     from evaluation.indexes import open_index
     from models.encoders import load_encoder
     from models.reader import load_reader
     from retrieval.searcher import Searcher
 
-    settings = Settings(encoder=encoder_name)
+    settings = Settings(encoder=encoder_name, sentence_vectors="late" if late else "separate")
     started = time.perf_counter()
     encoder = load_encoder(settings)
     encoder.encode_queries(["warm-up"])  # lazy loaders pay here, not in the indexing time
@@ -118,7 +122,8 @@ def run_fundstelle(encoder_name: str, articles, questions, read: bool = False) -
         searcher = Searcher.over(index, encoder, reader=reader)
         asked = _ask_all(lambda q: [h.passage.doc_id for h in searcher.search(q, TOP_K)], questions)
     return {"load_s": round(load_s, 1), "passages": passages, "index_s": round(index_s, 1),
-            "passages_per_s": round(passages / index_s, 1), "encoder": encoder.description, "reader": read, **asked}
+            "passages_per_s": round(passages / index_s, 1), "encoder": encoder.description, "reader": read,
+            "sentence_vectors": settings.sentence_vectors, **asked}
 
 
 def run_txtai(system: str, articles, questions) -> dict:
@@ -170,7 +175,8 @@ def worker(system: str, articles_n: int, distractors_n: int, limit: int | None =
     articles, questions = _data(articles_n, distractors_n, limit)
     if system.startswith("fundstelle-"):
         encoder = system.removeprefix("fundstelle-").removesuffix("-reader")
-        result = run_fundstelle(encoder, articles, questions, read=system.endswith("-reader"))
+        result = run_fundstelle(encoder.removesuffix("-late"), articles, questions, read=system.endswith("-reader"),
+                                late=encoder.endswith("-late"))
     else:
         result = run_txtai(system, articles, questions)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
