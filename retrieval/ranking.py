@@ -28,7 +28,7 @@ from retrieval.stages.evidence import Highlighter, Highlights, SentenceEvidence
 from retrieval.stages.fusion import Fusion
 from retrieval.stages.reading import Reading
 from retrieval.stages.variety import Variety
-from retrieval.stages.windows import Windows
+from retrieval.stages.windows import SPARE, Windows
 from retrieval.types import Ranking, Stage, WindowSource
 
 if TYPE_CHECKING:
@@ -46,14 +46,16 @@ def stages(highlighter: Highlighter, windows: WindowSource | None, skip: Iterabl
     if unknown := skip - set(OPTIONAL) - {"followups"}:
         raise ValueError(f"cannot skip {', '.join(sorted(unknown))}: the optional stages are {', '.join(OPTIONAL)}"
                          + (f"; {', '.join(sorted(unknown & REQUIRED))} make the answer" if unknown & REQUIRED else ""))
+    pool = Reading.pool(reader) if reader is not None and "reader" not in skip else 0
+    widening = windows is not None and "windows" not in skip
     chain: list[Stage] = [
         Fusion(),
         SentenceEvidence(highlighter),
-        Variety(pool=Reading.pool(reader) if reader is not None and "reader" not in skip else 0,
-                penalty=0.0 if "variety" in skip else 1.0),  # off: a plain cut to top_k
+        Variety(pool=pool, penalty=0.0 if "variety" in skip else 1.0,  # off: a plain cut to top_k
+                spare=SPARE if widening else 0),
         Highlights(highlighter),
         Coherence(),
-        *([Windows(windows, link="coherence" not in skip)] if windows is not None else []),
+        *([Windows(windows, link="coherence" not in skip, pool=pool)] if widening else []),
         Confidence(),
         *([Reading(reader, link="coherence" not in skip)] if reader is not None else []),
     ]

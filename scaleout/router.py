@@ -184,11 +184,16 @@ class ShardWindows:
         for n, hit in enumerate(hits):
             by_shard.setdefault(self.manifest.shard_of(hit.passage.doc_id), []).append(n)
         answers, _ = self.shards.gather("widen_many", {s: ([hits[n] for n in ns], link) for s, ns in by_shard.items()})
-        widened = list(hits)
-        for shard, shard_hits in answers.items():
-            for n, hit in zip(by_shard[shard], shard_hits, strict=True):
-                widened[n] = hit
-        return widened
+        # an article's passages are all in one shard, so each shard leaves out what one index would
+        widened = {(shard, hit.passage.id): hit for shard, shard_hits in answers.items() for hit in shard_hits}
+        out = []
+        for hit in hits:
+            shard = self.manifest.shard_of(hit.passage.doc_id)
+            if shard not in answers:  # did not answer: as retrieved
+                out.append(hit)
+            elif (shard, hit.passage.id) in widened:
+                out.append(widened[(shard, hit.passage.id)])
+        return out
 
 
 def newest_first(rows: list[dict]) -> list[dict]:

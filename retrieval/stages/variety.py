@@ -50,17 +50,20 @@ def diversify(
 
 class Variety:
     """The answer's ``top_k`` candidates, chosen for variety (prefix-stable: the first k never depend on k);
-    at least ``pool`` when a later stage reads more than the answer shows (it cuts to top_k itself). Switched
-    off (``penalty`` 0), it only cuts the order: the answer still has top_k passages, in the fused order."""
+    at least ``pool`` when a later stage reads more than the answer shows (it cuts to top_k itself), and
+    ``spare`` more for a later stage that may leave some out (the context windows: it cuts to the rest).
+    Switched off (``penalty`` 0), it only cuts the order: the answer still has top_k passages, in the fused
+    order."""
 
-    def __init__(self, pool: int = 0, penalty: float = 1.0):
+    def __init__(self, pool: int = 0, penalty: float = 1.0, spare: int = 0):
         self.pool = pool
         self.penalty = penalty
+        self.spare = spare
         self.name = "variety" if penalty else "cut"
 
     def __call__(self, ranking: Ranking) -> Ranking:
         found = ranking.found
         articles = {pid: p.doc_id for pid, p in found.passages.items()}
-        ranking.order = diversify(ranking.order, articles, max(ranking.top_k, self.pool), vectors=found.vectors,
-                                  penalty=self.penalty)
+        ranking.order = diversify(ranking.order, articles, max(ranking.top_k, self.pool) + self.spare,
+                                  vectors=found.vectors, penalty=self.penalty)
         return ranking

@@ -5,10 +5,12 @@ the first or last of its passage, the returned passage takes in the neighbouring
 article; offsets stay exact (``text == article[char_start:char_end]``), the highlight moves with it,
 and takes in the added sentence after it when that continues the highlighted one
 (:func:`retrieval.stages.coherence.continues`, as within a passage in :mod:`retrieval.stages.evidence`).
+A window never takes in a sentence that another passage of the answer shows: no sentence is shown twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from retrieval.hits import Hit
@@ -19,9 +21,10 @@ from store.types import PassageSource, StoredPassage
 MAX_ADDED_CHARS = 400  # a neighbouring "sentence" longer than this is a paragraph of its own: leave it
 
 
-def widen(store: PassageSource, hit: Hit, link: bool = True) -> Hit:
+def widen(store: PassageSource, hit: Hit, link: bool = True, shown: Sequence[tuple[int, int]] = ()) -> Hit:
     """``hit`` with its passage widened by the neighbouring sentence on the side of its best sentence;
-    ``link``: the highlight takes in the added sentence after it when that continues it."""
+    ``link``: the highlight takes in the added sentence after it when that continues it; ``shown``: the
+    article's character ranges that other passages of the answer show (a sentence in one is not taken in)."""
     passage = hit.passage
     sentences = passage.sentences or [(0, len(passage.text))]
     if not hit.highlights:
@@ -32,11 +35,11 @@ def widen(store: PassageSource, hit: Hit, link: bool = True) -> Hit:
     linked = False
     if best[0] == sentences[0][0] and before is not None and before.sentences:
         s, e = before.sentences[-1]
-        if e - s <= MAX_ADDED_CHARS:
+        if e - s <= MAX_ADDED_CHARS and not _overlaps(shown, before.char_start + s, before.char_start + e):
             start = before.char_start + s
     if best[1] == sentences[-1][1] and after is not None and after.sentences:
         s, e = after.sentences[0]
-        if e - s <= MAX_ADDED_CHARS:
+        if e - s <= MAX_ADDED_CHARS and not _overlaps(shown, after.char_start + s, after.char_start + e):
             end = after.char_start + e
             one_sentence = best == sentences[-1]  # a highlight of two sentences already is not lengthened
             linked = link and one_sentence and continues(passage.text[best[0] : best[1]], after.text[s:e])
@@ -63,6 +66,11 @@ def widen(store: PassageSource, hit: Hit, link: bool = True) -> Hit:
     return replace(hit, passage=widened, highlights=highlights)
 
 
+def _overlaps(ranges: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether any of ``ranges`` shares a character with ``start:end``."""
+    return any(s < end and start < e for s, e in ranges)
+
+
 def _sentences(passage: StoredPassage, before: StoredPassage | None, after: StoredPassage | None,
                start: int, end: int) -> list[tuple[int, int]]:
     """The sentence offsets of the widened passage, relative to its new start."""
@@ -84,20 +92,91 @@ class IndexWindows:
         self.store = store
 
     def widen(self, hits: list[Hit], link: bool = True) -> list[Hit]:
-        return [widen(self.store, hit, link) for hit in hits]
+        return widen_apart(self.store, hits, link)
+
+
+def widen_apart(store: PassageSource, hits: list[Hit], link: bool = True) -> list[Hit]:
+    """The hits widened (:func:`widen`) in the answer's order, no sentence shown twice. A window never takes
+    in a sentence that a passage ranked above shows. Where it would take in a sentence of a passage ranked
+    below, that passage's highlighted sentence decides: taken in, the two passages become one result (the
+    higher one's place and highlight; nothing of either left out); else the window leaves the sentence to
+    the lower passage. Two neighbouring passages of an article otherwise both showed the sentence between them."""
+    out: dict[int, Hit | None] = {}
+    for n, hit in enumerate(hits):
+        if n in out:  # joined to a result above
+            continue
+        same = [m for m, other in enumerate(hits) if m != n and other.passage.doc_id == hit.passage.doc_id
+                and out.get(m, other) is not None]
+        blocked = [_range(out[m]) for m in same if m < n]
+        while True:
+            wide = widen(store, hit, link, blocked)
+            added = _added(hit.passage, wide.passage)
+            below = [m for m in same if m > n and _overlaps(added, *_range(hits[m]))]
+            joined = wide
+            for m in below:
+                if joined is not None and _overlaps(added, *_best(hits[m])):
+                    joined = _joined(store, joined, hits[m])
+            apart = [m for m in below if not _overlaps(added, *_best(hits[m]))]
+            if not apart and joined is not None:
+                break
+            blocked += [_range(hits[m]) for m in (apart or below)]  # or the text changed: no join, no window
+        out[n] = joined
+        out.update(dict.fromkeys(below))
+    return [hit for n in range(len(hits)) if (hit := out[n]) is not None]
+
+
+def _joined(store: PassageSource, upper: Hit, lower: Hit) -> Hit | None:
+    """``upper`` (a widened hit) and the neighbouring ``lower`` one of its article as one result: the text from
+    the first's start to the last's end, both passages' sentences, ``upper``'s highlight (one a result, as
+    everywhere; ``lower``'s best sentence is in the text); None when the article's text cannot be read as it
+    was (it changed meanwhile)."""
+    a, b = upper.passage, lower.passage
+    start, end = min(a.char_start, b.char_start), max(a.char_end, b.char_end)
+    text = store.text_span(a.doc_id, start, end)
+    if text is None:
+        return None
+    sentences = sorted({(p.char_start + s - start, p.char_start + e - start)
+                        for p in (a, b) for s, e in p.sentences or [(0, len(p.text))]})
+    highlights = [(a.char_start + s - start, a.char_start + e - start) for s, e in upper.highlights]
+    passage = replace(a, char_start=start, char_end=end, text=text, sentences=sentences, packed_sentence_vectors=None)
+    return replace(upper, passage=passage, highlights=highlights)
+
+
+def _range(hit: Hit) -> tuple[int, int]:
+    return hit.passage.char_start, hit.passage.char_end
+
+
+def _best(hit: Hit) -> tuple[int, int]:
+    """The article's characters of ``hit``'s highlighted sentence (the whole passage when it has none)."""
+    if not hit.highlights:
+        return _range(hit)
+    start, end = hit.highlights[0]
+    return hit.passage.char_start + start, hit.passage.char_start + end
+
+
+def _added(passage: StoredPassage, wide: StoredPassage) -> list[tuple[int, int]]:
+    """The article's characters a window added to ``passage``."""
+    return [r for r in ((wide.char_start, passage.char_start), (passage.char_end, wide.char_end)) if r[0] < r[1]]
+
+
+# Candidates chosen beyond the answer (retrieval.stages.variety), so that the answer keeps its length when a
+# passage is left out because a window above shows its highlighted sentence (widen_apart).
+SPARE = 2
 
 
 class Windows:
-    """The answer's passages with their context windows, read where the passages are stored."""
+    """The answer's passages with their context windows, read where the passages are stored; then cut to
+    the answer's length (at least ``pool``: a later stage reads that many and cuts to top_k itself)."""
 
     name = "windows"
 
-    def __init__(self, source: WindowSource, link: bool = True):
+    def __init__(self, source: WindowSource, link: bool = True, pool: int = 0):
         self.source = source
         self.link = link  # off when the coherence stage is: an added sentence is then never linked either
+        self.pool = pool
 
     def __call__(self, ranking: Ranking) -> Ranking:
-        ranking.hits = self.source.widen(ranking.hits, link=self.link)
+        ranking.hits = self.source.widen(ranking.hits, link=self.link)[: max(ranking.top_k, self.pool)]
         return ranking
 
 

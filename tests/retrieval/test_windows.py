@@ -5,7 +5,7 @@ import pytest
 
 from retrieval.hits import Hit
 from retrieval.stages.coherence import continues
-from retrieval.stages.windows import widen
+from retrieval.stages.windows import widen, widen_apart
 
 QUESTIONS = [
     "Wie viele nordkoreanische Soldaten sind in Russland?",
@@ -35,11 +35,16 @@ def _gaps(store, passage):
             text[passage.char_end : after.char_start] if after else None)
 
 
+def _middle(store):
+    """A passage of at least two sentences with a neighbour on each side and nothing left out between them."""
+    return next(p for p in store.passages(store.passage_ids().tolist()).values()
+                if all(store.neighbours(p)) and len(p.sentences) >= 2
+                and not any(gap.strip() for gap in _gaps(store, p)))
+
+
 def test_a_last_sentence_takes_in_the_next_one_and_a_first_the_one_before(engine):
     store = engine.index.store
-    middle = next(p for p in store.passages(store.passage_ids().tolist()).values()
-                  if all(store.neighbours(p)) and len(p.sentences) >= 2
-                  and not any(gap.strip() for gap in _gaps(store, p)))
+    middle = _middle(store)
     before, after = store.neighbours(middle)
     last = widen(store, Hit(middle, 1.0, [middle.sentences[-1]]))
     assert last.passage.char_start == middle.char_start
@@ -82,3 +87,42 @@ def test_a_continuing_sentence_across_the_boundary_joins_the_highlight(engine):
         s, e = after.sentences[0]
         joined = hit.highlights[0][1] == len(hit.passage.text)
         assert joined == continues(middle.text[slice(*middle.sentences[-1])], after.text[s:e])
+
+
+def test_a_window_never_shows_a_sentence_of_another_hit_twice(engine):
+    store = engine.index.store
+    middle = next(p for p in store.passages(store.passage_ids().tolist()).values()
+                  if all(store.neighbours(p)) and len(p.sentences) >= 2 and len(store.neighbours(p)[1].sentences) >= 2
+                  and not any(gap.strip() for gap in _gaps(store, p)))
+    _, after = store.neighbours(middle)
+    alone, = widen_apart(store, [Hit(middle, 1.0, [middle.sentences[-1]])])
+    assert alone.passage.char_end == after.char_start + after.sentences[0][1]
+    # the next passage answers with another sentence: the window leaves it its first sentence
+    first, second = widen_apart(store, [Hit(middle, 1.0, [middle.sentences[-1]]), Hit(after, 0.9, [after.sentences[-1]])])
+    assert first.passage == middle and second.passage == after
+    # the next passage answers with its first sentence, which the window would show higher up: one result of
+    # both passages, in the first one's place and with its highlight, its offsets exact
+    article = engine.document(middle.doc_id)["text"]
+    for order in ([Hit(middle, 1.0, [middle.sentences[-1]]), Hit(after, 0.9, [after.sentences[0]])],
+                  [Hit(after, 1.0, [after.sentences[0]]), Hit(middle, 0.9, [middle.sentences[-1]])]):
+        only, = widen_apart(store, order)
+        p = only.passage
+        assert (p.char_start, p.char_end) == (middle.char_start, after.char_end) and p.id == order[0].passage.id
+        assert p.text == article[p.char_start : p.char_end]
+        for part, sentence in ((middle, middle.sentences[-1]), (after, after.sentences[0])):
+            assert (part.char_start + sentence[0] - p.char_start, part.char_start + sentence[1] - p.char_start) \
+                in p.sentences
+        (s, e), = only.highlights
+        top = order[0]
+        assert p.text[s:e].startswith(top.passage.text[top.highlights[0][0] : top.highlights[0][1]])
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_no_sentence_is_shown_twice(engine, question):
+    """Issue 18: neighbouring passages of one article in one answer never both show the sentence between them
+    ("Die Ukraine befürchtet den Einsatz dieser Truppen ..." as the first answer's window and the second's start)."""
+    hits = engine.ask(question, top_k=10).hits
+    for n, a in enumerate(hits):
+        for b in hits[n + 1 :]:
+            if a.passage.doc_id == b.passage.doc_id:
+                assert a.passage.char_end <= b.passage.char_start or b.passage.char_end <= a.passage.char_start
