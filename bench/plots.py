@@ -280,7 +280,7 @@ def reader_quality(folder: Path, out: Path) -> Path | None:
     ax.set_xticks(list(xs), [g[0] for g in groups], fontsize=9)
     ax.set_ylim(0.6, 1.04)
     ax.legend(fontsize=8, loc="upper right")
-    ax.set_title(f"The answer in first place, with and without the reading model "
+    ax.set_title(f"The answer in first place, with and without the reading model\n"
                  f"({de['asked']} XQuAD questions per language among {de['passages']:,} passages; "
                  f"{bundled['results']['all']['questions']} answerable hand-written)", fontsize=10)
     caption(fig, "fundstelle eval --distractors ../shared/data/10kGNAD/test.csv [--questions …xquad.en.json] "
