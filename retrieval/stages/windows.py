@@ -112,31 +112,31 @@ def widen_apart(store: PassageSource, hits: list[Hit], link: bool = True) -> lis
             wide = widen(store, hit, link, blocked)
             added = _added(hit.passage, wide.passage)
             below = [m for m in same if m > n and _overlaps(added, *_range(hits[m]))]
-            joined = wide
-            for m in below:
-                if joined is not None and _overlaps(added, *_best(hits[m])):
-                    joined = _joined(store, joined, hits[m])
             apart = [m for m in below if not _overlaps(added, *_best(hits[m]))]
-            if not apart and joined is not None:
+            joined = None if apart else _joined(store, wide, [hits[m] for m in below])
+            if joined is not None:
                 break
-            blocked += [_range(hits[m]) for m in (apart or below)]  # or the text changed: no join, no window
+            blocked += [_range(hits[m]) for m in (apart or below)]  # (the article changed: no join, no window)
         out[n] = joined
         out.update(dict.fromkeys(below))
     return [hit for n in range(len(hits)) if (hit := out[n]) is not None]
 
 
-def _joined(store: PassageSource, upper: Hit, lower: Hit) -> Hit | None:
-    """``upper`` (a widened hit) and the neighbouring ``lower`` one of its article as one result: the text from
-    the first's start to the last's end, both passages' sentences, ``upper``'s highlight (one a result, as
-    everywhere; ``lower``'s best sentence is in the text); None when the article's text cannot be read as it
-    was (it changed meanwhile)."""
-    a, b = upper.passage, lower.passage
-    start, end = min(a.char_start, b.char_start), max(a.char_end, b.char_end)
+def _joined(store: PassageSource, upper: Hit, lower: list[Hit]) -> Hit | None:
+    """``upper`` (a widened hit) and its article's neighbouring ``lower`` ones as one result: the text from the
+    first one's start to the last one's end, every passage's sentences, ``upper``'s highlight (one highlight a
+    result, as everywhere; the lower ones' best sentences are in the text); ``upper`` itself when there is
+    nothing to join; None when the article's text cannot be read as it was (it changed meanwhile)."""
+    if not lower:
+        return upper
+    parts = [upper.passage, *(h.passage for h in lower)]
+    a = upper.passage
+    start, end = min(p.char_start for p in parts), max(p.char_end for p in parts)
     text = store.text_span(a.doc_id, start, end)
     if text is None:
         return None
     sentences = sorted({(p.char_start + s - start, p.char_start + e - start)
-                        for p in (a, b) for s, e in p.sentences or [(0, len(p.text))]})
+                        for p in parts for s, e in p.sentences or [(0, len(p.text))]})
     highlights = [(a.char_start + s - start, a.char_start + e - start) for s, e in upper.highlights]
     passage = replace(a, char_start=start, char_end=end, text=text, sentences=sentences, packed_sentence_vectors=None)
     return replace(upper, passage=passage, highlights=highlights)
@@ -160,7 +160,7 @@ def _added(passage: StoredPassage, wide: StoredPassage) -> list[tuple[int, int]]
 
 
 # Candidates chosen beyond the answer (retrieval.stages.variety), so that the answer keeps its length when a
-# passage is left out because a window above shows its highlighted sentence (widen_apart).
+# passage is joined to the result above it, whose window would show its highlighted sentence (widen_apart).
 SPARE = 2
 
 
