@@ -341,16 +341,21 @@ class SentenceEncoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) == 1:  # a question: nothing to batch
             return self._forward(texts, prompt_name)
-        lengths = self._token_lengths(texts, prompt_name)
-        order = np.argsort(-lengths, kind="stable")  # longest first: a batch pads to its first text
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        from tqdm import tqdm
-
-        batches = token_batches(lengths[order], self.token_budget, self.max_batch)
-        for start, stop in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
-            rows = order[start:stop]
+        for rows in self._batches(texts, prompt_name, progress):
             out[rows] = self._forward([texts[i] for i in rows], prompt_name)
         return out
+
+    def _batches(self, texts: list[str], prompt_name: str, progress: bool):
+        """The rows of ``texts`` in forward passes of similar length, longest first (a batch pads to its first
+        text), each up to the token budget."""
+        from tqdm import tqdm
+
+        lengths = self._token_lengths(texts, prompt_name)
+        order = np.argsort(-lengths, kind="stable")
+        batches = token_batches(lengths[order], self.token_budget, self.max_batch)
+        for start, stop in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
+            yield order[start:stop]
 
     def _forward(self, texts: list[str], prompt_name: str) -> np.ndarray:
         """One forward pass over ``texts`` (one batch, padded to the longest)."""
@@ -495,16 +500,10 @@ class SentenceEncoder:
         encoder = self._variant_for(len(texts) + sum(len(own) for own in spans if len(own) > 1))
         if encoder.pipeline is None:
             return encoder._late_chunked_torch(texts, spans, progress)
-        from tqdm import tqdm
-
         prompt = self.prompts["passage"]
-        lengths = encoder._token_lengths(texts, "passage")
-        order = np.argsort(-lengths, kind="stable")  # longest first: a batch pads to its first text
         passages = np.empty((len(texts), self.dim), dtype=np.float32)
         sentences: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
-        batches = token_batches(lengths[order], encoder.token_budget, encoder.max_batch)
-        for start, stop in tqdm(batches, desc="embedding", unit=" batches", disable=not progress):
-            rows = order[start:stop]
+        for rows in encoder._batches(texts, "passage", progress):
             raw = [prompt + texts[i] for i in rows]
             with encoder._tokenizer_lock:
                 ids, mask, offsets = encoder.pipeline.tokenize_with_offsets(raw)

@@ -72,6 +72,6 @@ class WindowSource(Protocol):
     def widen(self, hits: list[Hit], link: bool = True) -> list[Hit]:
         """Each hit with its context window (the neighbouring sentence when the best one sits at an edge), in
         the order given; ``link``: the highlight also takes in an added sentence that continues it. No sentence
-        is shown twice: a hit whose highlighted sentence a window above takes in is left out
-        (:func:`retrieval.stages.windows.widen_apart`)."""
+        is shown twice: a hit whose highlighted sentence a window above would take in is joined to that result
+        (:func:`retrieval.stages.windows.widen_apart`), so the list may be shorter than ``hits``."""
         ...

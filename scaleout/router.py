@@ -180,15 +180,15 @@ class ShardWindows:
         self.manifest = manifest
 
     def widen(self, hits: list[Hit], link: bool = True) -> list[Hit]:
+        shard_of = [self.manifest.shard_of(hit.passage.doc_id) for hit in hits]
         by_shard: dict[int, list[int]] = {}
-        for n, hit in enumerate(hits):
-            by_shard.setdefault(self.manifest.shard_of(hit.passage.doc_id), []).append(n)
+        for n, shard in enumerate(shard_of):
+            by_shard.setdefault(shard, []).append(n)
         answers, _ = self.shards.gather("widen_many", {s: ([hits[n] for n in ns], link) for s, ns in by_shard.items()})
         # an article's passages are all in one shard, so each shard leaves out what one index would
         widened = {(shard, hit.passage.id): hit for shard, shard_hits in answers.items() for hit in shard_hits}
         out = []
-        for hit in hits:
-            shard = self.manifest.shard_of(hit.passage.doc_id)
+        for hit, shard in zip(hits, shard_of, strict=True):
             if shard not in answers:  # did not answer: as retrieved
                 out.append(hit)
             elif (shard, hit.passage.id) in widened:

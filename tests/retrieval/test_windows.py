@@ -35,10 +35,12 @@ def _gaps(store, passage):
             text[passage.char_end : after.char_start] if after else None)
 
 
-def _middle(store):
-    """A passage of at least two sentences with a neighbour on each side and nothing left out between them."""
+def _middle(store, next_sentences: int = 0):
+    """A passage of at least two sentences with a neighbour on each side (the next one of at least
+    ``next_sentences``) and nothing left out between them."""
     return next(p for p in store.passages(store.passage_ids().tolist()).values()
                 if all(store.neighbours(p)) and len(p.sentences) >= 2
+                and len(store.neighbours(p)[1].sentences) >= next_sentences
                 and not any(gap.strip() for gap in _gaps(store, p)))
 
 
@@ -91,9 +93,7 @@ def test_a_continuing_sentence_across_the_boundary_joins_the_highlight(engine):
 
 def test_a_window_never_shows_a_sentence_of_another_hit_twice(engine):
     store = engine.index.store
-    middle = next(p for p in store.passages(store.passage_ids().tolist()).values()
-                  if all(store.neighbours(p)) and len(p.sentences) >= 2 and len(store.neighbours(p)[1].sentences) >= 2
-                  and not any(gap.strip() for gap in _gaps(store, p)))
+    middle = _middle(store, next_sentences=2)
     _, after = store.neighbours(middle)
     alone, = widen_apart(store, [Hit(middle, 1.0, [middle.sentences[-1]])])
     assert alone.passage.char_end == after.char_start + after.sentences[0][1]
